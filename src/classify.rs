@@ -1,0 +1,256 @@
+//! The contract's ordered rules for reading any reply (CONTRACT.md section 3), in one place so that
+//! every step classifies the same way: a 3xx, a known protocol code at any status, 5xx/429, other
+//! OAuth codes, OpenAI's 403/404 conventions, a bare 401, success, and everything else.
+
+use crate::error::{Error, ErrorCode};
+use crate::http::{parse_retry_after, redirect, too_large, HttpResponse, MAX_BODY_BYTES};
+use crate::json::{self, js_trim, Value};
+use crate::provider::ProviderKind;
+use crate::Step;
+
+/// A reply that is not an error.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Reply {
+    /// A 2xx JSON object without an error code, or with one beside the success marker; the
+    /// step checks its fields.
+    Success(Value),
+    Pending,
+    SlowDown,
+}
+
+/// What the classifier needs to know about the request that got this reply.
+pub(crate) struct ReplyContext<'a> {
+    pub step: Step,
+    pub kind: ProviderKind,
+    pub now: f64,
+    /// The member whose presence (as a string) marks a success body, so that a 2xx carrying both
+    /// an error code and the success fields counts as a success (rule 3).
+    pub success_marker: &'a str,
+    /// Secrets sent in the request, scrubbed from any server text we quote.
+    pub secrets: &'a [&'a str],
+}
+
+pub(crate) fn classify(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Reply, Error> {
+    let status = resp.status;
+    if (300..400).contains(&status) {
+        return Err(redirect(status));
+    }
+    if resp.body.len() > MAX_BODY_BYTES {
+        return Err(too_large(status));
+    }
+    let retry_after = resp
+        .retry_after
+        .as_deref()
+        .and_then(|v| parse_retry_after(v, ctx.now));
+    let fail = |e: Error| Err(e.with_status(status).with_retry_after(retry_after));
+
+    let empty = std::str::from_utf8(&resp.body).is_ok_and(|s| js_trim(s).is_empty());
+    let body = if empty { None } else { json::parse(&resp.body) };
+    let code = body.as_ref().and_then(error_code);
+    let description = body
+        .as_ref()
+        .and_then(error_description)
+        .map(|d| sanitize_description(d, ctx.secrets));
+    let is_json = body.is_some();
+    let step = ctx.step.describe();
+
+    // Rule 1: a known protocol code decides, whatever the status.
+    if let Some(code) = code.as_deref() {
+        let known = |c: ErrorCode, msg: &str| fail(Error::new(c, msg).with_server_code(Some(code)));
+        match code {
+            "authorization_pending" | "deviceauth_authorization_pending" if ctx.step == Step::Poll => {
+                return Ok(Reply::Pending)
+            }
+            "slow_down" if ctx.step == Step::Poll => return Ok(Reply::SlowDown),
+            "access_denied" => return known(ErrorCode::AccessDenied, "The user declined the sign-in request."),
+            "expired_token" | "deviceauth_expired" => {
+                return known(ErrorCode::ExpiredToken, "The device code has expired: start the sign-in again.")
+            }
+            "invalid_grant" => {
+                return known(
+                    ErrorCode::InvalidGrant,
+                    &with_description(&format!("The {step} was rejected (invalid_grant): sign in again."), &description),
+                )
+            }
+            "refresh_token_expired" => {
+                return known(ErrorCode::RefreshTokenExpired, "The refresh token has expired: sign in again.")
+            }
+            "refresh_token_reused" => {
+                return known(
+                    ErrorCode::RefreshTokenReused,
+                    "The refresh token was already used (it is single-use and rotates on every refresh): sign in again.",
+                )
+            }
+            "refresh_token_invalidated" => {
+                return known(
+                    ErrorCode::RefreshTokenInvalidated,
+                    "The refresh token was revoked (signed out, or signed in elsewhere): sign in again.",
+                )
+            }
+            _ => {}
+        }
+    }
+
+    // Rule 2: the server is down or throttling.
+    if (500..=599).contains(&status) || status == 429 {
+        let msg = format!(
+            "The authorization server could not answer the {step} (HTTP {status}); try again later."
+        );
+        return fail(
+            Error::new(ErrorCode::ServerError, with_description(&msg, &description))
+                .with_server_code(code.as_deref()),
+        );
+    }
+
+    let is_2xx = (200..300).contains(&status);
+    let has_success = body
+        .as_ref()
+        .and_then(|b| b.get(ctx.success_marker))
+        .is_some_and(|v| v.as_str().is_some());
+
+    // Rule 3: any other OAuth error code on a 4xx (or on a 2xx without the success fields).
+    if let Some(code) = code.as_deref() {
+        if (400..500).contains(&status) || (is_2xx && !has_success) {
+            let msg = format!(
+                "The authorization server refused the {step} with error \"{}\"",
+                shown_code(code)
+            );
+            return fail(
+                Error::new(ErrorCode::OAuthError, with_description(&msg, &description))
+                    .with_server_code(Some(code)),
+            );
+        }
+    }
+
+    let no_code_body = empty || (is_json && code.is_none());
+    // Rule 4: OpenAI's own conventions.
+    if ctx.kind == ProviderKind::OpenAiCodex {
+        if ctx.step == Step::Poll && (status == 404 || status == 403 && no_code_body) {
+            return Ok(Reply::Pending);
+        }
+        if ctx.step == Step::DeviceAuthorization && status == 404 {
+            return fail(Error::new(
+                ErrorCode::DeviceFlowDisabled,
+                "Device code login is not enabled for this account or server (HTTP 404): enable it in the account's security settings, or sign in another way.",
+            ));
+        }
+    }
+
+    // Rule 5: a bare 401 on a token request means the grant is dead.
+    let token_request = matches!(ctx.step, Step::Refresh | Step::CodeExchange);
+    if status == 401 && no_code_body && token_request {
+        return fail(Error::new(
+            ErrorCode::InvalidGrant,
+            format!("The {step} was rejected (HTTP 401): sign in again."),
+        ));
+    }
+
+    // Rule 6: success.
+    if is_2xx {
+        if let Some(body @ Value::Object(_)) = body {
+            return Ok(Reply::Success(body));
+        }
+    }
+
+    // Rule 7: anything else.
+    let what = if is_2xx || (400..500).contains(&status) {
+        if empty {
+            "an empty body"
+        } else if is_json {
+            "JSON the protocol does not allow here"
+        } else {
+            "a body that is not JSON (an HTML error page or a proxy?)"
+        }
+    } else {
+        "a status the protocol does not use"
+    };
+    fail(Error::invalid_response(format!(
+        "Unexpected reply to the {step}: HTTP {status} with {what}."
+    )))
+}
+
+/// The error code of a body: `error` as a string, else `error.code`, else a top-level `code`;
+/// trimmed and lowercased.
+fn error_code(body: &Value) -> Option<String> {
+    let raw = match body.get("error") {
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(obj @ Value::Object(_)) => obj.get("code").and_then(Value::as_str),
+        _ => None,
+    }
+    .or_else(|| body.get("code").and_then(Value::as_str))?;
+    let code = js_trim(raw).to_lowercase();
+    (!code.is_empty()).then_some(code)
+}
+
+fn error_description(body: &Value) -> Option<&str> {
+    body.get("error_description")
+        .and_then(Value::as_str)
+        .or_else(|| {
+            body.get("error")
+                .and_then(|e| e.get("message"))
+                .and_then(Value::as_str)
+        })
+}
+
+/// The server's code as shown in a message: the sanitised form `serverCode` holds.
+fn shown_code(code: &str) -> String {
+    crate::error::sanitize_server_code(code).unwrap_or_else(|| "(unprintable)".to_owned())
+}
+
+fn with_description(msg: &str, description: &Option<String>) -> String {
+    match description {
+        Some(d) if !d.is_empty() => format!("{msg} Server says: {d}"),
+        _ => msg.to_owned(),
+    }
+}
+
+/// Server text quoted in a message: secrets we sent replaced, anything token-shaped (a long run of
+/// base64url-like characters) replaced, control characters dropped, at most 200 characters.
+pub(crate) fn sanitize_description(text: &str, secrets: &[&str]) -> String {
+    let mut t: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    for s in secrets.iter().filter(|s| s.len() >= 6) {
+        t = t.replace(*s, "[redacted]");
+    }
+    let words: Vec<String> = t
+        .split(' ')
+        .map(|w| {
+            let tokenish = w
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || "-_.~+/=".contains(*c))
+                .count();
+            if tokenish >= 24 && tokenish * 10 >= w.chars().count() * 9 {
+                "[redacted]".to_owned()
+            } else {
+                w.to_owned()
+            }
+        })
+        .collect();
+    words
+        .join(" ")
+        .chars()
+        .take(200)
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_lose_secrets_tokens_and_control_characters() {
+        let d = sanitize_description(
+            "token rt_abcdef is bad; eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl\r\nbye",
+            &["rt_abcdef"],
+        );
+        assert_eq!(d, "token [redacted] is bad; [redacted]  bye");
+        assert_eq!(
+            sanitize_description(&"a ".repeat(300), &[]).chars().count(),
+            199
+        );
+    }
+}

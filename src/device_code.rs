@@ -1,0 +1,155 @@
+//! Step 1: ask for a user code. OpenAI takes JSON and answers `device_auth_id`/`user_code`/
+//! `interval` (no `verification_uri`, no `expires_in`: the URL is the provider's and the code
+//! lives 15 minutes); an RFC 8628 server takes a form and answers the standard fields.
+
+use crate::classify::{classify, Reply, ReplyContext};
+use crate::error::Error;
+use crate::fields::{
+    expires_in, input_opt_string, input_string, interval_ms, reply_opt_string, reply_string,
+};
+use crate::http::{HttpRequest, HttpResponse};
+use crate::json::{ObjectWriter, Value};
+use crate::provider::{Provider, ProviderKind};
+use crate::request;
+use crate::secret::Secret;
+use crate::Step;
+
+/// How long an OpenAI user code lives when the server does not say.
+pub const OPENAI_CODE_LIFETIME_MS: f64 = 15.0 * 60.0 * 1000.0;
+pub const MIN_INTERVAL_MS: f64 = 1000.0;
+pub const MAX_INTERVAL_MS: f64 = 3_600_000.0;
+
+/// A pending device authorization. Keep it server-side: `device_code` is a secret.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeviceCode {
+    pub device_code: Secret,
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: Option<String>,
+    pub interval_ms: f64,
+    pub expires_at: f64,
+}
+
+impl DeviceCode {
+    /// Validates a `DeviceCode` handed back by the host.
+    pub fn from_json(v: &Value) -> Result<DeviceCode, Error> {
+        if !v.is_object() {
+            return Err(Error::invalid_config(
+                "code must be the DeviceCode object requestDeviceCode returned",
+            ));
+        }
+        let interval_ms = match v.get("intervalMs") {
+            Some(Value::Number(n)) if (MIN_INTERVAL_MS..=MAX_INTERVAL_MS).contains(n) => *n,
+            _ => {
+                return Err(Error::invalid_config(
+                    "code.intervalMs must be a number from 1000 to 3600000",
+                ))
+            }
+        };
+        let expires_at = match v.get("expiresAt") {
+            Some(Value::Number(n)) if n.is_finite() && *n >= 0.0 => *n,
+            _ => {
+                return Err(Error::invalid_config(
+                    "code.expiresAt must be a finite number of epoch milliseconds",
+                ))
+            }
+        };
+        Ok(DeviceCode {
+            device_code: Secret::new(input_string(v, "code", "deviceCode")?),
+            user_code: input_string(v, "code", "userCode")?,
+            verification_uri: input_string(v, "code", "verificationUri")?,
+            verification_uri_complete: input_opt_string(v, "code", "verificationUriComplete")?,
+            interval_ms,
+            expires_at,
+        })
+    }
+
+    pub fn to_json(&self) -> String {
+        ObjectWriter::new()
+            .string("deviceCode", self.device_code.expose())
+            .string("userCode", &self.user_code)
+            .string("verificationUri", &self.verification_uri)
+            .opt_string(
+                "verificationUriComplete",
+                self.verification_uri_complete.as_deref(),
+            )
+            .number("intervalMs", self.interval_ms)
+            .number("expiresAt", self.expires_at)
+            .finish()
+    }
+}
+
+/// The user-code (OpenAI) or device authorization (RFC 8628) request.
+pub fn device_authorization_request(p: &Provider) -> HttpRequest {
+    let url = &p.device_authorization_endpoint;
+    match p.kind {
+        ProviderKind::OpenAiCodex => request::json(p, url, &[("client_id", &p.client_id)]),
+        ProviderKind::Rfc8628 => {
+            let mut tail: Vec<(&str, &str)> = Vec::new();
+            if let Some(scope) = &p.scope {
+                tail.push(("scope", scope));
+            }
+            tail.extend(p.extra_params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            request::client_form(p, url, &[("client_id", &p.client_id)], &tail)
+        }
+    }
+}
+
+/// Reads the reply; `now` is the operation's one clock reading, the base of `expiresAt`.
+pub fn process_device_authorization(
+    p: &Provider,
+    resp: &HttpResponse,
+    now: f64,
+) -> Result<DeviceCode, Error> {
+    let codex = p.kind == ProviderKind::OpenAiCodex;
+    let secret = p.client_secret.as_ref().map(Secret::expose).unwrap_or("");
+    let ctx = ReplyContext {
+        step: Step::DeviceAuthorization,
+        kind: p.kind,
+        now,
+        success_marker: if codex {
+            "device_auth_id"
+        } else {
+            "device_code"
+        },
+        secrets: &[secret],
+    };
+    let body = match classify(&ctx, resp)? {
+        Reply::Success(body) => body,
+        // Pending and slow_down are only read on a poll; classify never returns them here.
+        Reply::Pending | Reply::SlowDown => {
+            return Err(Error::invalid_response(
+                "The device authorization reply is a polling answer.",
+            )
+            .with_status(resp.status))
+        }
+    };
+    let step = Step::DeviceAuthorization.describe();
+    let with_status = |e: Error| e.with_status(resp.status);
+    let (device_code, verification_uri, verification_uri_complete, lifetime_ms) = if codex {
+        let id = reply_string(&body, step, &["device_auth_id"]).map_err(with_status)?;
+        let uri = p.verification_uri.clone().unwrap_or_default();
+        let lifetime = expires_in(&body).map_or(OPENAI_CODE_LIFETIME_MS, |s| s * 1000.0);
+        (id, uri, None, lifetime)
+    } else {
+        let code = reply_string(&body, step, &["device_code"]).map_err(with_status)?;
+        let uri = reply_string(&body, step, &["verification_uri", "verification_url"])
+            .map_err(with_status)?;
+        let complete = reply_opt_string(&body, "verification_uri_complete")
+            .or_else(|| reply_opt_string(&body, "verification_url_complete"));
+        let lifetime = expires_in(&body).map(|s| s * 1000.0).ok_or_else(|| {
+            with_status(Error::invalid_response(
+                "The device authorization reply has no usable \"expires_in\" (seconds, 1 to 31536000).",
+            ))
+        })?;
+        (code, uri, complete, lifetime)
+    };
+    Ok(DeviceCode {
+        device_code: Secret::new(device_code),
+        user_code: reply_string(&body, step, &["user_code", "usercode"]).map_err(with_status)?,
+        verification_uri,
+        verification_uri_complete,
+        interval_ms: interval_ms(&body),
+        expires_at: now + lifetime_ms,
+    })
+}

@@ -1,0 +1,226 @@
+//! The one error type of the crate, shaped like the JS `OAuthDeviceFlowError` it becomes.
+//!
+//! Every contract code shares the same optional details (HTTP status, the server's own code,
+//! Retry-After), so the code is a field beside them rather than one enum variant each repeating
+//! them. Server codes the contract does not name are the `OAuthError` code with `server_code`
+//! set: the open-ended fallback. Messages are written for the person who must act and are built
+//! only from our own words plus sanitised server text: never a token, a code, or a raw body.
+
+use crate::json::ObjectWriter;
+use std::fmt;
+
+/// The stable codes of the contract's error table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    AccessDenied,
+    ExpiredToken,
+    DeviceFlowDisabled,
+    InvalidGrant,
+    RefreshTokenExpired,
+    RefreshTokenReused,
+    RefreshTokenInvalidated,
+    OAuthError,
+    ServerError,
+    NetworkError,
+    InvalidResponse,
+    Redirect,
+    InvalidConfig,
+    InsecureEndpoint,
+    Aborted,
+    ReauthRequired,
+    StorageError,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 17] = [
+        ErrorCode::AccessDenied,
+        ErrorCode::ExpiredToken,
+        ErrorCode::DeviceFlowDisabled,
+        ErrorCode::InvalidGrant,
+        ErrorCode::RefreshTokenExpired,
+        ErrorCode::RefreshTokenReused,
+        ErrorCode::RefreshTokenInvalidated,
+        ErrorCode::OAuthError,
+        ErrorCode::ServerError,
+        ErrorCode::NetworkError,
+        ErrorCode::InvalidResponse,
+        ErrorCode::Redirect,
+        ErrorCode::InvalidConfig,
+        ErrorCode::InsecureEndpoint,
+        ErrorCode::Aborted,
+        ErrorCode::ReauthRequired,
+        ErrorCode::StorageError,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::ExpiredToken => "expired_token",
+            ErrorCode::DeviceFlowDisabled => "device_flow_disabled",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::RefreshTokenExpired => "refresh_token_expired",
+            ErrorCode::RefreshTokenReused => "refresh_token_reused",
+            ErrorCode::RefreshTokenInvalidated => "refresh_token_invalidated",
+            ErrorCode::OAuthError => "oauth_error",
+            ErrorCode::ServerError => "server_error",
+            ErrorCode::NetworkError => "network_error",
+            ErrorCode::InvalidResponse => "invalid_response",
+            ErrorCode::Redirect => "redirect",
+            ErrorCode::InvalidConfig => "invalid_config",
+            ErrorCode::InsecureEndpoint => "insecure_endpoint",
+            ErrorCode::Aborted => "aborted",
+            ErrorCode::ReauthRequired => "reauth_required",
+            ErrorCode::StorageError => "storage_error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// Whether the same call may succeed later without the user doing anything.
+    pub fn retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::ServerError
+                | ErrorCode::NetworkError
+                | ErrorCode::InvalidResponse
+                | ErrorCode::Redirect
+                | ErrorCode::StorageError
+        )
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failed operation: the contract's code plus what the reply told us.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    pub code: ErrorCode,
+    pub message: String,
+    /// HTTP status, when there was a response.
+    pub status: Option<u16>,
+    /// The server's own error code, sanitised (see [`sanitize_server_code`]).
+    pub server_code: Option<String>,
+    /// From `Retry-After` (seconds or HTTP date), in milliseconds.
+    pub retry_after_ms: Option<f64>,
+}
+
+impl Error {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Error {
+            code,
+            message: message.into(),
+            status: None,
+            server_code: None,
+            retry_after_ms: None,
+        }
+    }
+
+    pub fn invalid_config(message: impl Into<String>) -> Self {
+        Error::new(ErrorCode::InvalidConfig, message)
+    }
+
+    pub fn invalid_response(message: impl Into<String>) -> Self {
+        Error::new(ErrorCode::InvalidResponse, message)
+    }
+
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    pub fn with_server_code(mut self, raw: Option<&str>) -> Self {
+        self.server_code = raw.and_then(sanitize_server_code);
+        self
+    }
+
+    pub fn with_retry_after(mut self, ms: Option<f64>) -> Self {
+        self.retry_after_ms = ms;
+        self
+    }
+
+    pub fn retryable(&self) -> bool {
+        self.code.retryable()
+    }
+
+    /// The JSON the JS error class is built from (also its `toJSON` shape, minus `name`).
+    pub fn to_json(&self) -> String {
+        ObjectWriter::new()
+            .string("code", self.code.as_str())
+            .string("message", &self.message)
+            .boolean("retryable", self.retryable())
+            .opt_number("status", self.status.map(f64::from))
+            .opt_string("serverCode", self.server_code.as_deref())
+            .opt_number("retryAfterMs", self.retry_after_ms)
+            .finish()
+    }
+}
+
+/// Lowercased, characters other than `[a-z0-9_.-]` removed, at most 64 characters; `None` when
+/// nothing is left.
+pub fn sanitize_server_code(raw: &str) -> Option<String> {
+    let cleaned: String = raw
+        .to_lowercase()
+        .chars()
+        .filter(|c| matches!(c, 'a'..='z' | '0'..='9' | '_' | '.' | '-'))
+        .take(64)
+        .collect();
+    (!cleaned.is_empty()).then_some(cleaned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_round_trips_and_has_the_contract_retryability() {
+        let retryable = [
+            "server_error",
+            "network_error",
+            "invalid_response",
+            "redirect",
+            "storage_error",
+        ];
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+            assert_eq!(
+                code.retryable(),
+                retryable.contains(&code.as_str()),
+                "{code}"
+            );
+        }
+        assert_eq!(ErrorCode::parse("nope"), None);
+    }
+
+    #[test]
+    fn server_codes_are_sanitised() {
+        assert_eq!(
+            sanitize_server_code(" Invalid Client! "),
+            Some("invalidclient".into())
+        );
+        assert_eq!(sanitize_server_code("a.b-c_d9"), Some("a.b-c_d9".into()));
+        assert_eq!(
+            sanitize_server_code(&"x".repeat(100)).map(|s| s.len()),
+            Some(64)
+        );
+        assert_eq!(sanitize_server_code("\u{1F600}<>"), None);
+    }
+
+    #[test]
+    fn error_json_has_only_the_public_fields() {
+        let e = Error::new(ErrorCode::ServerError, "down")
+            .with_status(503)
+            .with_server_code(Some("Overloaded"))
+            .with_retry_after(Some(2000.0));
+        assert_eq!(
+            e.to_json(),
+            r#"{"code":"server_error","message":"down","retryable":true,"status":503,"serverCode":"overloaded","retryAfterMs":2000}"#
+        );
+    }
+}

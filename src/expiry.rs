@@ -1,0 +1,26 @@
+//! "Is it time to refresh?" Called on every model request, so it takes only the two values it
+//! needs. Expired iff `now + skew >= expiresAt`, from the stored `expiresAt`, else the access
+//! token's JWT `exp`; when neither is known the answer is "no" and the host relies on a 401.
+
+use crate::clock::check_reading;
+use crate::error::Error;
+use crate::jwt;
+
+/// The contract's default skew (one minute).
+pub const DEFAULT_SKEW_MS: f64 = 60_000.0;
+
+pub fn is_access_token_expired(
+    expires_at: Option<f64>,
+    access_token: Option<&str>,
+    now: f64,
+    skew_ms: f64,
+) -> Result<bool, Error> {
+    let now = check_reading(now)?;
+    if !skew_ms.is_finite() {
+        return Err(Error::invalid_config(
+            "skewMs must be a finite number of milliseconds",
+        ));
+    }
+    let expiry = expires_at.or_else(|| access_token.and_then(jwt::expires_at));
+    Ok(expiry.is_some_and(|at| now + skew_ms >= at))
+}

@@ -1,0 +1,230 @@
+//! HTTP as data. The core never performs a request: it hands the host an [`HttpRequest`] to send
+//! and takes back an [`HttpResponse`]. Every request is a `POST` with `redirect: "manual"`; the
+//! host's adapter uses [`read_body_needed`] to decide whether to read a body at all (a redirect
+//! or an announced oversized body is settled from the head alone).
+
+use crate::error::{Error, ErrorCode};
+use crate::json::js_trim;
+use std::fmt;
+
+/// Bodies larger than this (UTF-8 bytes) are refused without being parsed.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What to send. The method is always `POST`.
+#[derive(Clone, PartialEq)]
+pub struct HttpRequest {
+    pub url: String,
+    /// In send order: `Accept`, `Content-Type`, then `Authorization` (client_secret_basic), then
+    /// the provider's own headers.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpRequest {
+    pub const METHOD: &'static str = "POST";
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The request as JSON for the JS adapter: `{"url":..,"headers":{..},"body":..}`.
+    pub fn to_json(&self) -> String {
+        let mut headers = crate::json::ObjectWriter::new();
+        for (k, v) in &self.headers {
+            headers = headers.string(k, v);
+        }
+        crate::json::ObjectWriter::new()
+            .string("url", &self.url)
+            .raw("headers", &headers.finish())
+            .string("body", &self.body)
+            .finish()
+    }
+}
+
+impl fmt::Debug for HttpRequest {
+    // The body and an Authorization header carry secrets; the URL and other headers do not.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                let shown = if k.eq_ignore_ascii_case("authorization") {
+                    "[redacted]"
+                } else {
+                    v.as_str()
+                };
+                (k.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("HttpRequest")
+            .field("method", &Self::METHOD)
+            .field("url", &self.url)
+            .field("headers", &headers)
+            .field(
+                "body",
+                &format_args!("[redacted, {} bytes]", self.body.len()),
+            )
+            .finish()
+    }
+}
+
+/// What came back.
+#[derive(Clone, PartialEq)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// The raw `Retry-After` header, if any.
+    pub retry_after: Option<String>,
+    /// The body as UTF-8 bytes (empty when it was not read).
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        HttpResponse {
+            status,
+            retry_after: None,
+            body: body.into(),
+        }
+    }
+
+    pub fn with_retry_after(mut self, value: &str) -> Self {
+        self.retry_after = Some(value.to_owned());
+        self
+    }
+}
+
+impl fmt::Debug for HttpResponse {
+    // A token response body is a secret: only its size is shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field("retry_after", &self.retry_after)
+            .field("body", &format_args!("[{} bytes]", self.body.len()))
+            .finish()
+    }
+}
+
+/// Decides from the status and `Content-Length` alone whether the body must be read:
+/// `Err` for a redirect (never followed, body not read) or an announced body over the cap;
+/// `Ok(false)` when the outcome is already known (a revocation's 2xx).
+pub fn read_body_needed(
+    step: crate::Step,
+    status: u16,
+    content_length: Option<&str>,
+) -> Result<bool, Error> {
+    if (300..400).contains(&status) {
+        return Err(redirect(status));
+    }
+    if step == crate::Step::Revocation && (200..300).contains(&status) {
+        return Ok(false);
+    }
+    if let Some(len) = content_length.map(js_trim) {
+        let oversized = !len.is_empty()
+            && len.bytes().all(|b| b.is_ascii_digit())
+            && (len.len() > 12 || len.parse::<u64>().is_ok_and(|n| n > MAX_BODY_BYTES as u64));
+        if oversized {
+            return Err(too_large(status));
+        }
+    }
+    Ok(true)
+}
+
+pub(crate) fn redirect(status: u16) -> Error {
+    Error::new(
+        ErrorCode::Redirect,
+        format!(
+            "The server answered with a redirect (HTTP {status}). Redirects are not followed: check the endpoint URL, or a captive portal or proxy may be in the way."
+        ),
+    )
+    .with_status(status)
+}
+
+pub(crate) fn too_large(status: u16) -> Error {
+    Error::invalid_response(format!(
+        "The server's reply (HTTP {status}) is larger than {} KiB and was not read.",
+        MAX_BODY_BYTES / 1024
+    ))
+    .with_status(status)
+}
+
+/// `Retry-After` as milliseconds from `now`: delay-seconds, or an HTTP date (a past date is 0).
+pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<f64> {
+    let v = js_trim(value);
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        return v
+            .parse::<f64>()
+            .ok()
+            .map(|s| s * 1000.0)
+            .filter(|ms| ms.is_finite());
+    }
+    let date = httpdate::parse_http_date(v).ok()?;
+    let since_epoch = date.duration_since(std::time::UNIX_EPOCH).ok()?;
+    let at_ms = since_epoch.as_secs_f64() * 1000.0;
+    Some((at_ms - now_ms).max(0.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Step;
+
+    #[test]
+    fn redirects_and_announced_oversized_bodies_are_settled_from_the_head() {
+        let e = read_body_needed(Step::Refresh, 302, None).unwrap_err();
+        assert_eq!((e.code, e.status), (ErrorCode::Redirect, Some(302)));
+        let e = read_body_needed(Step::Refresh, 200, Some("65537")).unwrap_err();
+        assert_eq!((e.code, e.status), (ErrorCode::InvalidResponse, Some(200)));
+        let e = read_body_needed(Step::Poll, 200, Some("99999999999999999999999")).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidResponse);
+        assert_eq!(
+            read_body_needed(Step::Refresh, 200, Some("65536")),
+            Ok(true)
+        );
+        assert_eq!(
+            read_body_needed(Step::Refresh, 200, Some("garbage")),
+            Ok(true)
+        );
+        assert_eq!(
+            read_body_needed(Step::Revocation, 200, Some("999999")),
+            Ok(false)
+        );
+    }
+
+    #[test]
+    fn retry_after_seconds_and_http_dates() {
+        let now = 1_445_412_480_000.0; // Wed, 21 Oct 2015 07:28:00 GMT
+        assert_eq!(parse_retry_after("120", now), Some(120_000.0));
+        assert_eq!(parse_retry_after(" 0 ", now), Some(0.0));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
+            Some(30_000.0)
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now),
+            Some(0.0)
+        );
+        assert_eq!(parse_retry_after("-5", now), None);
+        assert_eq!(parse_retry_after("1.5", now), None);
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("", now), None);
+    }
+
+    #[test]
+    fn debug_output_hides_body_and_authorization() {
+        let req = HttpRequest {
+            url: "https://a.example/token".into(),
+            headers: vec![("Authorization".into(), "Basic c2VjcmV0".into())],
+            body: "refresh_token=rt_canary".into(),
+        };
+        let shown = format!("{req:?}");
+        assert!(
+            !shown.contains("rt_canary") && !shown.contains("c2VjcmV0"),
+            "{shown}"
+        );
+        let resp = HttpResponse::new(200, &b"{\"access_token\":\"at_canary\"}"[..]);
+        assert!(!format!("{resp:?}").contains("at_canary"));
+    }
+}

@@ -1,0 +1,334 @@
+//! JSON as the host's `JSON.parse` sees it, and compact JSON out as `JSON.stringify` writes it.
+//!
+//! `serde_json::Value` sorts object keys, which would lose the insertion order of `extraParams`
+//! and `headers` (the order they go on the wire). This value keeps members in document order and
+//! keeps duplicates; lookups take the last one, so a duplicate key behaves as in `JSON.parse`.
+//! Numbers are `f64`, as in JavaScript. Parsing is serde_json's (recursion-limited, so deeply
+//! nested input fails cleanly instead of overflowing the stack).
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use std::fmt;
+use std::fmt::Write as _;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Number(f64),
+    String(String),
+    Array(Vec<Value>),
+    Object(Vec<(String, Value)>),
+}
+
+impl Value {
+    /// The member `key` of an object (the last one when the key repeats).
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Object(members) => members.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    pub fn is_object(&self) -> bool {
+        matches!(self, Value::Object(_))
+    }
+
+    /// Members in document order, duplicates removed (the last value wins, at the position of the
+    /// first occurrence, as `JSON.parse` builds an object).
+    pub fn members(&self) -> Vec<(&str, &Value)> {
+        let mut out: Vec<(&str, &Value)> = Vec::new();
+        if let Value::Object(members) = self {
+            for (k, v) in members {
+                match out.iter_mut().find(|(key, _)| *key == k.as_str()) {
+                    Some(slot) => slot.1 = v,
+                    None => out.push((k.as_str(), v)),
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Parses JSON text; `None` for anything `JSON.parse` would reject (and for numbers beyond `f64`).
+pub fn parse(bytes: &[u8]) -> Option<Value> {
+    serde_json::from_slice(bytes).ok()
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v as f64))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v as f64))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Number(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut members = Vec::new();
+        while let Some((k, v)) = map.next_entry::<String, Value>()? {
+            members.push((k, v));
+        }
+        Ok(Value::Object(members))
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+/// JavaScript's `\s` (what `String.prototype.trim` and the regex class remove).
+pub fn is_js_whitespace(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r' | ' ' | '\u{A0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200A}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202F}'
+                | '\u{205F}'
+                | '\u{3000}'
+                | '\u{FEFF}'
+    )
+}
+
+pub fn js_trim(s: &str) -> &str {
+    s.trim_matches(is_js_whitespace)
+}
+
+/// A number field as servers send it: a JSON number, or a string matching
+/// `^\s*[0-9]+(\.[0-9]+)?\s*$`. Anything else (negative strings, exponents, `NaN`) is `None`.
+pub fn number_like(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) if n.is_finite() => Some(*n),
+        Value::String(s) => {
+            let t = js_trim(s);
+            let (int, frac) = match t.split_once('.') {
+                Some((i, f)) => (i, Some(f)),
+                None => (t, None),
+            };
+            let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+            if digits(int) && frac.is_none_or(digits) {
+                t.parse::<f64>().ok().filter(|n| n.is_finite())
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Appends `s` as a JSON string literal, escaped exactly as `JSON.stringify` does.
+pub fn write_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0C}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Builds one compact JSON object, members in the order they are added.
+pub struct ObjectWriter {
+    buf: String,
+}
+
+impl Default for ObjectWriter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ObjectWriter {
+    pub fn new() -> Self {
+        ObjectWriter {
+            buf: String::from("{"),
+        }
+    }
+
+    fn key(&mut self, key: &str) {
+        if self.buf.len() > 1 {
+            self.buf.push(',');
+        }
+        write_string(&mut self.buf, key);
+        self.buf.push(':');
+    }
+
+    pub fn string(mut self, key: &str, value: &str) -> Self {
+        self.key(key);
+        write_string(&mut self.buf, value);
+        self
+    }
+
+    pub fn opt_string(self, key: &str, value: Option<&str>) -> Self {
+        match value {
+            Some(v) => self.string(key, v),
+            None => self,
+        }
+    }
+
+    /// A finite number (callers never pass NaN or infinities; they would be written as `null`).
+    pub fn number(mut self, key: &str, value: f64) -> Self {
+        self.key(key);
+        if value.is_finite() {
+            let _ = write!(self.buf, "{value}");
+        } else {
+            self.buf.push_str("null");
+        }
+        self
+    }
+
+    pub fn opt_number(self, key: &str, value: Option<f64>) -> Self {
+        match value {
+            Some(v) => self.number(key, v),
+            None => self,
+        }
+    }
+
+    pub fn boolean(mut self, key: &str, value: bool) -> Self {
+        self.key(key);
+        self.buf.push_str(if value { "true" } else { "false" });
+        self
+    }
+
+    /// A member whose value is already JSON text.
+    pub fn raw(mut self, key: &str, json: &str) -> Self {
+        self.key(key);
+        self.buf.push_str(json);
+        self
+    }
+
+    pub fn finish(mut self) -> String {
+        self.buf.push('}');
+        self.buf
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_keys_last_one_wins_like_json_parse() {
+        let v = parse(br#"{"a":1,"b":2,"a":3}"#).unwrap();
+        assert_eq!(v.get("a"), Some(&Value::Number(3.0)));
+        let members = v.members();
+        assert_eq!(members.len(), 2);
+        assert_eq!(members[0], ("a", &Value::Number(3.0)));
+    }
+
+    #[test]
+    fn object_members_keep_document_order() {
+        let v = parse(br#"{"z":"1","a":"2","m":"3"}"#).unwrap();
+        let keys: Vec<&str> = v.members().iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, ["z", "a", "m"]);
+    }
+
+    #[test]
+    fn rejects_what_json_parse_rejects() {
+        for bad in [
+            &b""[..],
+            b"<html>",
+            b"{",
+            b"{\"a\":1,}",
+            b"\xEF\xBB\xBF{}",
+            b"{} x",
+            b"NaN",
+        ] {
+            assert_eq!(parse(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn deep_nesting_fails_cleanly() {
+        let deep = "[".repeat(100_000);
+        assert_eq!(parse(deep.as_bytes()), None);
+    }
+
+    #[test]
+    fn number_like_accepts_numbers_and_plain_decimal_strings() {
+        assert_eq!(number_like(&Value::Number(5.0)), Some(5.0));
+        assert_eq!(number_like(&Value::String(" 5 ".into())), Some(5.0));
+        assert_eq!(number_like(&Value::String("\u{A0}2.5\t".into())), Some(2.5));
+        for bad in ["", "-5", "5.", ".5", "1e3", "0x10", "five", "5 5", "+5"] {
+            assert_eq!(number_like(&Value::String(bad.into())), None, "{bad}");
+        }
+        assert_eq!(number_like(&Value::Bool(true)), None);
+        assert_eq!(number_like(&Value::Null), None);
+    }
+
+    #[test]
+    fn strings_are_escaped_like_json_stringify() {
+        let mut out = String::new();
+        write_string(&mut out, "a\"b\\c\n\u{01}\u{7f}é\u{2028}");
+        assert_eq!(out, "\"a\\\"b\\\\c\\n\\u0001\u{7f}é\u{2028}\"");
+    }
+
+    #[test]
+    fn object_writer_is_compact_and_ordered() {
+        let json = ObjectWriter::new()
+            .string("token", "t")
+            .opt_string("skip", None)
+            .number("n", 1_700_000_000_000.0)
+            .number("f", 2.5)
+            .boolean("b", true)
+            .finish();
+        assert_eq!(json, r#"{"token":"t","n":1700000000000,"f":2.5,"b":true}"#);
+    }
+}

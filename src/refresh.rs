@@ -1,0 +1,113 @@
+//! Refresh. OpenAI takes JSON and rotates its single-use refresh token on every call, so the
+//! reply's refresh token must replace the old one; a server that omits it (RFC 6749 allows that)
+//! leaves the old one valid, so we keep it. `idToken`/`scope` likewise survive an omitting reply.
+
+use crate::classify::{classify, Reply, ReplyContext};
+use crate::error::Error;
+use crate::http::{HttpRequest, HttpResponse};
+use crate::json::Value;
+use crate::provider::{Provider, ProviderKind};
+use crate::request;
+use crate::secret::Secret;
+use crate::tokens::Tokens;
+use crate::Step;
+
+/// What the host passed as `previous`: a bare refresh token, or the whole token set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RefreshInput {
+    pub refresh_token: Secret,
+    pub previous: Option<Tokens>,
+}
+
+impl RefreshInput {
+    pub fn from_json(v: &Value) -> Result<RefreshInput, Error> {
+        match v {
+            Value::String(s) if !s.is_empty() => Ok(RefreshInput {
+                refresh_token: Secret::new(s.clone()),
+                previous: None,
+            }),
+            Value::Object(_) => {
+                let tokens = Tokens::from_json(v)?;
+                let refresh_token = tokens.refresh_token.clone().ok_or_else(|| {
+                    Error::invalid_config("tokens.refreshToken is missing: these tokens cannot be refreshed; sign in again")
+                })?;
+                Ok(RefreshInput {
+                    refresh_token,
+                    previous: Some(tokens),
+                })
+            }
+            _ => Err(Error::invalid_config(
+                "previous must be a refresh token string or an OAuthTokens object",
+            )),
+        }
+    }
+}
+
+pub fn refresh_request(p: &Provider, refresh_token: &Secret) -> HttpRequest {
+    let rt = refresh_token.expose();
+    match p.kind {
+        ProviderKind::OpenAiCodex => request::json(
+            p,
+            &p.token_endpoint,
+            &[
+                ("client_id", &p.client_id),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", rt),
+            ],
+        ),
+        ProviderKind::Rfc8628 => request::client_form(
+            p,
+            &p.token_endpoint,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", rt),
+                ("client_id", &p.client_id),
+            ],
+            &[],
+        ),
+    }
+}
+
+pub fn process_refresh(
+    p: &Provider,
+    input: &RefreshInput,
+    resp: &HttpResponse,
+    now: f64,
+) -> Result<Tokens, Error> {
+    let client_secret = p.client_secret.as_ref().map(Secret::expose).unwrap_or("");
+    let previous_access = input
+        .previous
+        .as_ref()
+        .map(|t| t.access_token.expose())
+        .unwrap_or("");
+    let ctx = ReplyContext {
+        step: Step::Refresh,
+        kind: p.kind,
+        now,
+        success_marker: "access_token",
+        secrets: &[input.refresh_token.expose(), client_secret, previous_access],
+    };
+    let body = match classify(&ctx, resp)? {
+        Reply::Success(body) => body,
+        Reply::Pending | Reply::SlowDown => {
+            return Err(
+                Error::invalid_response("The refresh reply is a polling answer.")
+                    .with_status(resp.status),
+            )
+        }
+    };
+    let mut next = Tokens::from_reply(&body, Step::Refresh.describe(), now)
+        .map_err(|e| e.with_status(resp.status))?;
+    if next.refresh_token.is_none() {
+        next.refresh_token = Some(input.refresh_token.clone());
+    }
+    if let Some(prev) = &input.previous {
+        if next.id_token.is_none() {
+            next.id_token = prev.id_token.clone();
+        }
+        if next.scope.is_none() {
+            next.scope = prev.scope.clone();
+        }
+    }
+    Ok(next)
+}

@@ -1,0 +1,63 @@
+//! Revocation (logout): OpenAI's JSON form of it, or RFC 7009. Any 2xx is success whatever the
+//! body, since RFC 7009 answers 200 even for an unknown token.
+
+use crate::classify::{classify, ReplyContext};
+use crate::error::Error;
+use crate::http::{HttpRequest, HttpResponse};
+use crate::provider::{Provider, ProviderKind};
+use crate::request;
+use crate::secret::Secret;
+use crate::Step;
+
+pub fn revocation_request(p: &Provider, token: &Secret) -> Result<HttpRequest, Error> {
+    let url = p.revocation_endpoint.as_deref().ok_or_else(|| {
+        Error::invalid_config(
+            "provider.revocationEndpoint is not set: this provider cannot revoke tokens",
+        )
+    })?;
+    let t = token.expose();
+    if t.is_empty() {
+        return Err(Error::invalid_config("token must be a non-empty string"));
+    }
+    Ok(match p.kind {
+        ProviderKind::OpenAiCodex => request::json(
+            p,
+            url,
+            &[
+                ("token", t),
+                ("token_type_hint", "refresh_token"),
+                ("client_id", &p.client_id),
+            ],
+        ),
+        ProviderKind::Rfc8628 => request::client_form(
+            p,
+            url,
+            &[
+                ("token", t),
+                ("token_type_hint", "refresh_token"),
+                ("client_id", &p.client_id),
+            ],
+            &[],
+        ),
+    })
+}
+
+pub fn process_revocation(
+    p: &Provider,
+    token: &Secret,
+    resp: &HttpResponse,
+    now: f64,
+) -> Result<(), Error> {
+    if (200..300).contains(&resp.status) {
+        return Ok(());
+    }
+    let client_secret = p.client_secret.as_ref().map(Secret::expose).unwrap_or("");
+    let ctx = ReplyContext {
+        step: Step::Revocation,
+        kind: p.kind,
+        now,
+        success_marker: "",
+        secrets: &[token.expose(), client_secret],
+    };
+    classify(&ctx, resp).map(|_| ())
+}

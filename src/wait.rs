@@ -1,0 +1,169 @@
+//! The decisions of `waitForDeviceToken`, as a pure state machine: given the outcome of a poll
+//! and the time, what to tell the UI and how long to sleep. The adapter only performs the sleeps
+//! and polls this machine asks for.
+//!
+//! Waits: the code's interval after a pending or slow_down reply (slow_down having added 5 s
+//! for good); after the n-th consecutive retryable failure
+//! `min(60 s, max(interval, Retry-After, interval * 2^(n-1)))`. When a wait would reach the
+//! code's expiry, the loop ends with `expired_token` instead of sleeping past it.
+
+use crate::device_code::DeviceCode;
+use crate::error::{Error, ErrorCode};
+use crate::json::ObjectWriter;
+use crate::poll::PollResult;
+use crate::tokens::Tokens;
+
+pub const MAX_RETRY_DELAY_MS: f64 = 60_000.0;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum WaitEvent {
+    Waiting {
+        next_poll_in_ms: f64,
+        expires_at: f64,
+    },
+    SlowedDown {
+        interval_ms: f64,
+    },
+    Retrying {
+        code: ErrorCode,
+        attempt: u32,
+        delay_ms: f64,
+    },
+    Expired,
+}
+
+impl WaitEvent {
+    pub fn to_json(&self) -> String {
+        match self {
+            WaitEvent::Waiting {
+                next_poll_in_ms,
+                expires_at,
+            } => ObjectWriter::new()
+                .string("type", "waiting")
+                .number("nextPollInMs", *next_poll_in_ms)
+                .number("expiresAt", *expires_at)
+                .finish(),
+            WaitEvent::SlowedDown { interval_ms } => ObjectWriter::new()
+                .string("type", "slowed_down")
+                .number("intervalMs", *interval_ms)
+                .finish(),
+            WaitEvent::Retrying {
+                code,
+                attempt,
+                delay_ms,
+            } => ObjectWriter::new()
+                .string("type", "retrying")
+                .string("code", code.as_str())
+                .number("attempt", f64::from(*attempt))
+                .number("delayMs", *delay_ms)
+                .finish(),
+            WaitEvent::Expired => ObjectWriter::new().string("type", "expired").finish(),
+        }
+    }
+}
+
+/// What the loop does next: emit `events` (in order), then act.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decision {
+    pub events: Vec<WaitEvent>,
+    pub action: Action,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Sleep this long, then poll with [`WaitLoop::code`].
+    Sleep(f64),
+    /// Resolve with these tokens.
+    Done(Tokens),
+    /// Reject with this error.
+    Fail(Error),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct WaitLoop {
+    code: DeviceCode,
+    attempt: u32,
+}
+
+impl WaitLoop {
+    pub fn new(code: DeviceCode) -> Self {
+        WaitLoop { code, attempt: 0 }
+    }
+
+    /// The code to poll with: the caller's code with the interval as slowed down so far.
+    pub fn code(&self) -> &DeviceCode {
+        &self.code
+    }
+
+    /// Before the first poll: wait one interval.
+    pub fn start(&self, now: f64) -> Decision {
+        self.schedule(Vec::new(), self.code.interval_ms, now)
+    }
+
+    /// After a poll that ended in `outcome`, read on `now`.
+    pub fn after_poll(&mut self, outcome: Result<PollResult, Error>, now: f64) -> Decision {
+        match outcome {
+            Ok(PollResult::Success(tokens)) => Decision {
+                events: Vec::new(),
+                action: Action::Done(tokens),
+            },
+            Ok(PollResult::Pending { interval_ms }) => {
+                self.attempt = 0;
+                self.code.interval_ms = interval_ms;
+                self.schedule(Vec::new(), interval_ms, now)
+            }
+            Ok(PollResult::SlowDown { interval_ms }) => {
+                self.attempt = 0;
+                self.code.interval_ms = interval_ms;
+                self.schedule(
+                    vec![WaitEvent::SlowedDown { interval_ms }],
+                    interval_ms,
+                    now,
+                )
+            }
+            Err(e) if e.code == ErrorCode::ExpiredToken => Decision {
+                events: vec![WaitEvent::Expired],
+                action: Action::Fail(e),
+            },
+            Err(e) if e.retryable() => {
+                self.attempt = self.attempt.saturating_add(1);
+                let interval = self.code.interval_ms;
+                let backoff = interval * 2f64.powi(self.attempt.saturating_sub(1).min(30) as i32);
+                let delay = MAX_RETRY_DELAY_MS
+                    .min(interval.max(e.retry_after_ms.unwrap_or(0.0)).max(backoff));
+                let event = WaitEvent::Retrying {
+                    code: e.code,
+                    attempt: self.attempt,
+                    delay_ms: delay,
+                };
+                self.schedule(vec![event], delay, now)
+            }
+            Err(e) => Decision {
+                events: Vec::new(),
+                action: Action::Fail(e),
+            },
+        }
+    }
+
+    fn schedule(&self, mut events: Vec<WaitEvent>, wait_ms: f64, now: f64) -> Decision {
+        let expires_at = self.code.expires_at;
+        if now + wait_ms >= expires_at {
+            events.push(WaitEvent::Expired);
+            return Decision {
+                events,
+                action: Action::Fail(Error::new(
+                    ErrorCode::ExpiredToken,
+                    "The device code expired before the sign-in was approved: start again.",
+                )),
+            };
+        }
+        events.push(WaitEvent::Waiting {
+            next_poll_in_ms: wait_ms,
+            expires_at,
+        });
+        Decision {
+            events,
+            action: Action::Sleep(wait_ms),
+        }
+    }
+}
