@@ -1,1 +1,263 @@
-//! placeholder
+//! The WebAssembly face of the core: the only code that touches `JsValue`. Each export converts
+//! its arguments, drives the core's request/process pairs through the host's `fetch` and clock,
+//! and turns the outcome into a JS value or an `OAuthDeviceFlowError`. No protocol decision is
+//! made here.
+
+mod io;
+mod js;
+
+use crate::wait::{Action, WaitLoop};
+use crate::{
+    device_authorization_request, poll_request, process_code_exchange,
+    process_device_authorization, process_poll, process_refresh, process_revocation,
+    refresh_request, revocation_request, DeviceCode, Error, PollResult, PollStep, Provider,
+    RefreshInput, Secret, Step, Tokens,
+};
+use io::Deps;
+use js::{error_value, from_json, get, to_value};
+use js_sys::Function;
+use wasm_bindgen::prelude::*;
+
+type JsResult = Result<JsValue, JsValue>;
+
+fn finish(r: Result<String, Error>) -> JsResult {
+    r.and_then(|json| from_json(&json))
+        .map_err(|e| error_value(&e))
+}
+
+fn provider_arg(v: &JsValue) -> Result<Provider, Error> {
+    Provider::from_json(&to_value(v, "provider")?)
+}
+
+/// Registers the constructor of the host's error class (called once by the drop-in module).
+#[wasm_bindgen(js_name = setErrorFactory)]
+pub fn set_error_factory(factory: Function) {
+    js::set_error_factory(factory);
+}
+
+#[wasm_bindgen(js_name = openaiCodexProvider)]
+pub fn openai_codex_provider(opts: JsValue) -> JsResult {
+    finish(
+        to_value(&opts, "options")
+            .and_then(|o| crate::openai_codex_provider(&o))
+            .map(|p| p.to_json()),
+    )
+}
+
+#[wasm_bindgen(js_name = rfc8628Provider)]
+pub fn rfc8628_provider(opts: JsValue) -> JsResult {
+    finish(
+        to_value(&opts, "options")
+            .and_then(|o| crate::rfc8628_provider(&o))
+            .map(|p| p.to_json()),
+    )
+}
+
+#[wasm_bindgen(js_name = requestDeviceCode)]
+pub async fn request_device_code(provider: JsValue, deps: JsValue) -> JsResult {
+    finish(request_device_code_impl(&provider, &deps).await)
+}
+
+async fn request_device_code_impl(provider: &JsValue, deps: &JsValue) -> Result<String, Error> {
+    let p = provider_arg(provider)?;
+    let deps = Deps::from_js(deps, false)?;
+    let now = deps.now()?;
+    let resp = deps
+        .send(&device_authorization_request(&p), Step::DeviceAuthorization)
+        .await?;
+    Ok(process_device_authorization(&p, &resp, now)?.to_json())
+}
+
+fn code_arg(v: &JsValue) -> Result<DeviceCode, Error> {
+    if v.is_undefined() || v.is_null() {
+        return Err(Error::invalid_config(
+            "code must be the DeviceCode object requestDeviceCode returned",
+        ));
+    }
+    DeviceCode::from_json(&to_value(v, "code")?)
+}
+
+#[wasm_bindgen(js_name = pollDeviceToken)]
+pub async fn poll_device_token(provider: JsValue, code: JsValue, deps: JsValue) -> JsResult {
+    finish(
+        poll_device_token_impl(&provider, &code, &deps)
+            .await
+            .map(|r| r.to_json()),
+    )
+}
+
+async fn poll_device_token_impl(
+    provider: &JsValue,
+    code: &JsValue,
+    deps: &JsValue,
+) -> Result<PollResult, Error> {
+    let p = provider_arg(provider)?;
+    let code = code_arg(code)?;
+    let deps = Deps::from_js(deps, false)?;
+    poll_once(&p, &code, &deps).await
+}
+
+/// One poll; for OpenAI an approval is redeemed in the same call (one clock reading for both).
+async fn poll_once(p: &Provider, code: &DeviceCode, deps: &Deps) -> Result<PollResult, Error> {
+    let now = deps.now()?;
+    let resp = deps.send(&poll_request(p, code, now)?, Step::Poll).await?;
+    match process_poll(p, code, &resp, now)? {
+        PollStep::Done(result) => Ok(result),
+        PollStep::Exchange(exchange) => {
+            let resp = deps.send(&exchange.request, Step::CodeExchange).await?;
+            Ok(PollResult::Success(process_code_exchange(
+                p, &exchange, &resp, now,
+            )?))
+        }
+    }
+}
+
+#[wasm_bindgen(js_name = waitForDeviceToken)]
+pub async fn wait_for_device_token(provider: JsValue, code: JsValue, deps: JsValue) -> JsResult {
+    finish(
+        wait_impl(&provider, &code, &deps)
+            .await
+            .map(|t| t.to_json()),
+    )
+}
+
+async fn wait_impl(provider: &JsValue, code: &JsValue, deps: &JsValue) -> Result<Tokens, Error> {
+    let p = provider_arg(provider)?;
+    let code = code_arg(code)?;
+    let deps = Deps::from_js(deps, true)?;
+    let mut machine = WaitLoop::new(code);
+    let mut decision = machine.start(deps.now()?);
+    loop {
+        for event in &decision.events {
+            deps.emit(&event.to_json());
+        }
+        match decision.action {
+            Action::Done(tokens) => return Ok(tokens),
+            Action::Fail(e) => return Err(e),
+            Action::Sleep(ms) => {
+                deps.sleep(ms).await?;
+                let outcome = poll_once(&p, machine.code(), &deps).await;
+                decision = machine.after_poll(outcome, deps.now()?);
+            }
+        }
+    }
+}
+
+#[wasm_bindgen(js_name = refreshAccessToken)]
+pub async fn refresh_access_token(provider: JsValue, previous: JsValue, deps: JsValue) -> JsResult {
+    finish(
+        refresh_impl(&provider, &previous, &deps)
+            .await
+            .map(|t| t.to_json()),
+    )
+}
+
+async fn refresh_impl(
+    provider: &JsValue,
+    previous: &JsValue,
+    deps: &JsValue,
+) -> Result<Tokens, Error> {
+    let p = provider_arg(provider)?;
+    let input = RefreshInput::from_json(&to_value(previous, "previous")?)?;
+    let deps = Deps::from_js(deps, false)?;
+    let now = deps.now()?;
+    let resp = deps
+        .send(&refresh_request(&p, &input.refresh_token), Step::Refresh)
+        .await?;
+    process_refresh(&p, &input, &resp, now)
+}
+
+#[wasm_bindgen(js_name = revokeToken)]
+pub async fn revoke_token(provider: JsValue, token: JsValue, deps: JsValue) -> JsResult {
+    match revoke_impl(&provider, &token, &deps).await {
+        Ok(()) => Ok(JsValue::UNDEFINED),
+        Err(e) => Err(error_value(&e)),
+    }
+}
+
+async fn revoke_impl(provider: &JsValue, token: &JsValue, deps: &JsValue) -> Result<(), Error> {
+    let p = provider_arg(provider)?;
+    let token = Secret::new(
+        token
+            .as_string()
+            .ok_or_else(|| Error::invalid_config("token must be a non-empty string"))?,
+    );
+    let deps = Deps::from_js(deps, false)?;
+    let now = deps.now()?;
+    let req = revocation_request(&p, &token)?;
+    let resp = deps.send(&req, Step::Revocation).await?;
+    process_revocation(&p, &token, &resp, now)
+}
+
+/// Reads only the two fields the check needs (it runs on every model request).
+#[wasm_bindgen(js_name = isAccessTokenExpired)]
+pub fn is_access_token_expired(
+    tokens: JsValue,
+    clock: JsValue,
+    skew_ms: JsValue,
+) -> Result<bool, JsValue> {
+    expired_impl(&tokens, &clock, &skew_ms).map_err(|e| error_value(&e))
+}
+
+fn expired_impl(tokens: &JsValue, clock: &JsValue, skew_ms: &JsValue) -> Result<bool, Error> {
+    if !tokens.is_object() {
+        return Err(Error::invalid_config(
+            "tokens must be an OAuthTokens object",
+        ));
+    }
+    let clock = clock
+        .dyn_ref::<Function>()
+        .ok_or_else(|| Error::invalid_config("clock must be a function"))?;
+    let now = io::read_clock(clock)?;
+    let skew = if skew_ms.is_undefined() {
+        crate::DEFAULT_SKEW_MS
+    } else {
+        skew_ms.as_f64().ok_or_else(|| {
+            Error::invalid_config("skewMs must be a finite number of milliseconds")
+        })?
+    };
+    let expires_at = match get(tokens, "expiresAt") {
+        v if v.is_undefined() || v.is_null() => None,
+        v => Some(v.as_f64().filter(|n| n.is_finite()).ok_or_else(|| {
+            Error::invalid_config("tokens.expiresAt must be a finite number when set")
+        })?),
+    };
+    let access = if expires_at.is_none() {
+        get(tokens, "accessToken").as_string()
+    } else {
+        None
+    };
+    crate::is_access_token_expired(expires_at, access.as_deref(), now, skew)
+}
+
+#[wasm_bindgen(js_name = decodeTokenClaims)]
+pub fn decode_token_claims(tokens: JsValue) -> JsValue {
+    let access = get(&tokens, "accessToken").as_string();
+    let id = get(&tokens, "idToken").as_string();
+    let claims = crate::decode_claims(access.as_deref(), id.as_deref());
+    from_json(&claims.to_json()).unwrap_or_else(|_| js_sys::Object::new().into())
+}
+
+#[wasm_bindgen(js_name = codexAuthHeaders)]
+pub fn codex_auth_headers(tokens: JsValue) -> JsResult {
+    finish(codex_headers_impl(&tokens))
+}
+
+fn codex_headers_impl(tokens: &JsValue) -> Result<String, Error> {
+    let access = get(tokens, "accessToken")
+        .as_string()
+        .ok_or_else(|| Error::invalid_config("tokens.accessToken must be a non-empty string"))?;
+    let tokens = Tokens {
+        access_token: Secret::new(access),
+        token_type: "Bearer".to_owned(),
+        refresh_token: None,
+        id_token: get(tokens, "idToken").as_string().map(Secret::new),
+        scope: None,
+        expires_at: None,
+    };
+    let headers = crate::codex_auth_headers(&tokens)?;
+    Ok(headers
+        .iter()
+        .fold(crate::json::ObjectWriter::new(), |w, (k, v)| w.string(k, v))
+        .finish())
+}

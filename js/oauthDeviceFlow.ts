@@ -1,0 +1,255 @@
+/**
+ * OAuth device login (OpenAI "Sign in with ChatGPT" and RFC 8628) and token refresh, as a drop-in
+ * replacement for a host's hand-written `oauthDeviceFlow.ts`: same names, same types.
+ *
+ * All protocol logic runs in the WebAssembly module (`pkg/`); this file only declares the public
+ * types, defines the error class, and wraps each export so that bad arguments reject (or, for the
+ * synchronous helpers, throw) an `OAuthDeviceFlowError` instead of escaping as something else.
+ */
+import * as wasm from "../pkg/oauth_device_flow.js";
+
+export type FetchLike = (
+  url: string,
+  init: {
+    method: "POST";
+    headers: Record<string, string>;
+    body: string;
+    redirect: "manual";
+    signal?: AbortSignal;
+  },
+) => Promise<{ status: number; headers: { get(name: string): string | null }; text(): Promise<string> }>;
+
+/** Milliseconds since the Unix epoch. */
+export type Clock = () => number;
+
+export interface DeviceFlowDeps {
+  fetch: FetchLike;
+  clock: Clock;
+  /** Aborts the operation: it rejects with `aborted`. */
+  signal?: AbortSignal;
+  /** Per fetch call (headers and body), on a real timer: `network_error` when it passes. */
+  timeoutMs?: number;
+}
+
+export interface WaitDeps extends DeviceFlowDeps {
+  sleep?: (ms: number) => Promise<void>;
+  onEvent?: (e: DeviceFlowEvent) => void;
+}
+
+/** Plain, JSON-serialisable provider configuration. */
+export interface OAuthProvider {
+  kind: "openai-codex" | "rfc8628";
+  clientId: string;
+  deviceAuthorizationEndpoint: string;
+  tokenEndpoint: string;
+  devicePollEndpoint?: string;
+  redirectUri?: string;
+  verificationUri?: string;
+  revocationEndpoint?: string;
+  scope?: string;
+  clientSecret?: string;
+  clientAuth?: "none" | "client_secret_post" | "client_secret_basic";
+  extraParams?: Record<string, string>;
+  headers?: Record<string, string>;
+}
+
+/** Treat as immutable and keep it server-side: `deviceCode` is a secret. */
+export interface DeviceCode {
+  deviceCode: string;
+  userCode: string;
+  verificationUri: string;
+  verificationUriComplete?: string;
+  intervalMs: number;
+  expiresAt: number;
+}
+
+export interface OAuthTokens {
+  accessToken: string;
+  tokenType: string;
+  refreshToken?: string;
+  idToken?: string;
+  scope?: string;
+  expiresAt?: number;
+}
+
+export type PollResult =
+  | { status: "pending"; intervalMs: number }
+  | { status: "slow_down"; intervalMs: number }
+  | { status: "success"; tokens: OAuthTokens };
+
+export type DeviceFlowEvent =
+  | { type: "waiting"; nextPollInMs: number; expiresAt: number }
+  | { type: "slowed_down"; intervalMs: number }
+  | { type: "retrying"; code: OAuthErrorCode; attempt: number; delayMs: number }
+  | { type: "expired" };
+
+/** Decoded WITHOUT signature verification. */
+export interface TokenClaims {
+  accountId?: string;
+  planType?: string;
+  email?: string;
+  userId?: string;
+  expiresAt?: number;
+  audience?: string[];
+}
+
+export type OAuthErrorCode =
+  | "access_denied"
+  | "expired_token"
+  | "device_flow_disabled"
+  | "invalid_grant"
+  | "refresh_token_expired"
+  | "refresh_token_reused"
+  | "refresh_token_invalidated"
+  | "oauth_error"
+  | "server_error"
+  | "network_error"
+  | "invalid_response"
+  | "redirect"
+  | "invalid_config"
+  | "insecure_endpoint"
+  | "aborted"
+  | "reauth_required"
+  | "storage_error";
+
+const RETRYABLE: ReadonlySet<OAuthErrorCode> = new Set<OAuthErrorCode>([
+  "server_error",
+  "network_error",
+  "invalid_response",
+  "redirect",
+  "storage_error",
+]);
+
+export interface OAuthDeviceFlowErrorDetails {
+  retryable?: boolean;
+  status?: number;
+  serverCode?: string;
+  retryAfterMs?: number;
+  cause?: OAuthDeviceFlowError;
+}
+
+export class OAuthDeviceFlowError extends Error {
+  override readonly name = "OAuthDeviceFlowError" as const;
+  readonly code: OAuthErrorCode;
+  /** The same call may succeed later without user action. */
+  readonly retryable: boolean;
+  readonly status?: number;
+  readonly serverCode?: string;
+  readonly retryAfterMs?: number;
+  declare readonly cause?: OAuthDeviceFlowError;
+
+  constructor(code: OAuthErrorCode, message: string, details: OAuthDeviceFlowErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    this.retryable = details.retryable ?? RETRYABLE.has(code);
+    if (details.status !== undefined) this.status = details.status;
+    if (details.serverCode !== undefined) this.serverCode = details.serverCode;
+    if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
+  }
+
+  toJSON(): {
+    name: "OAuthDeviceFlowError";
+    code: OAuthErrorCode;
+    retryable: boolean;
+    status?: number;
+    serverCode?: string;
+    retryAfterMs?: number;
+    message: string;
+  } {
+    return {
+      name: this.name,
+      code: this.code,
+      retryable: this.retryable,
+      ...(this.status === undefined ? {} : { status: this.status }),
+      ...(this.serverCode === undefined ? {} : { serverCode: this.serverCode }),
+      ...(this.retryAfterMs === undefined ? {} : { retryAfterMs: this.retryAfterMs }),
+      message: this.message,
+    };
+  }
+}
+
+interface ErrorFields extends OAuthDeviceFlowErrorDetails {
+  code: OAuthErrorCode;
+  message: string;
+}
+
+wasm.setErrorFactory((f: ErrorFields) => new OAuthDeviceFlowError(f.code, f.message, f));
+
+/** Anything that is not our error (a bug, never expected) still surfaces as one, without detail. */
+function asOAuthError(e: unknown): OAuthDeviceFlowError {
+  if (e instanceof OAuthDeviceFlowError) return e;
+  return new OAuthDeviceFlowError("invalid_config", "Unexpected internal failure in the OAuth module.");
+}
+
+async function guarded<T>(call: () => Promise<unknown>): Promise<T> {
+  try {
+    return (await call()) as T;
+  } catch (e) {
+    throw asOAuthError(e);
+  }
+}
+
+function guardedSync<T>(call: () => unknown): T {
+  try {
+    return call() as T;
+  } catch (e) {
+    throw asOAuthError(e);
+  }
+}
+
+export function openaiCodexProvider(opts?: {
+  issuer?: string;
+  clientId?: string;
+  headers?: Record<string, string>;
+}): OAuthProvider {
+  return guardedSync(() => wasm.openaiCodexProvider(opts));
+}
+
+export function rfc8628Provider(opts: Omit<OAuthProvider, "kind">): OAuthProvider {
+  return guardedSync(() => wasm.rfc8628Provider(opts));
+}
+
+/** OpenAI's public Codex client at https://auth.openai.com, frozen. */
+export const OPENAI_CODEX: Readonly<OAuthProvider> = Object.freeze(openaiCodexProvider());
+
+export function requestDeviceCode(provider: OAuthProvider, deps: DeviceFlowDeps): Promise<DeviceCode> {
+  return guarded(() => wasm.requestDeviceCode(provider, deps));
+}
+
+/** One poll; for openai-codex a successful poll also redeems the authorization code. */
+export function pollDeviceToken(provider: OAuthProvider, code: DeviceCode, deps: DeviceFlowDeps): Promise<PollResult> {
+  return guarded(() => wasm.pollDeviceToken(provider, code, deps));
+}
+
+export function waitForDeviceToken(provider: OAuthProvider, code: DeviceCode, deps: WaitDeps): Promise<OAuthTokens> {
+  return guarded(() => wasm.waitForDeviceToken(provider, code, deps));
+}
+
+export function refreshAccessToken(
+  provider: OAuthProvider,
+  previous: string | OAuthTokens,
+  deps: DeviceFlowDeps,
+): Promise<OAuthTokens> {
+  return guarded(() => wasm.refreshAccessToken(provider, previous, deps));
+}
+
+export function revokeToken(provider: OAuthProvider, token: string, deps: DeviceFlowDeps): Promise<void> {
+  return guarded(() => wasm.revokeToken(provider, token, deps));
+}
+
+export function isAccessTokenExpired(tokens: OAuthTokens, clock: Clock, skewMs = 60_000): boolean {
+  return guardedSync(() => wasm.isAccessTokenExpired(tokens, clock, skewMs));
+}
+
+/** Never throws: a token that is not a JWT gives no fields. */
+export function decodeTokenClaims(tokens: OAuthTokens): TokenClaims {
+  try {
+    return wasm.decodeTokenClaims(tokens) as TokenClaims;
+  } catch {
+    return {};
+  }
+}
+
+export function codexAuthHeaders(tokens: OAuthTokens): Record<string, string> {
+  return guardedSync(() => wasm.codexAuthHeaders(tokens));
+}

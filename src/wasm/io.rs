@@ -1,0 +1,341 @@
+//! The host's I/O as the core needs it: one `fetch` per request (with `deps.signal` and
+//! `deps.timeoutMs` racing it), one clock reading per operation, and the waiting loop's sleeps.
+//!
+//! Abort and timeout are raced against the host's promises with plain JS functions (`bind` of the
+//! promise's own `reject`), so no Rust closure outlives a call; every timer and listener is
+//! removed once the race settles, so nothing keeps the host's event loop alive afterwards.
+
+use super::js::{get, method};
+use crate::http::read_body_needed;
+use crate::{Error, ErrorCode, HttpRequest, HttpResponse, Step};
+use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout_raw(handler: &Function, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
+
+    type AbortController;
+    #[wasm_bindgen(constructor)]
+    fn new() -> AbortController;
+    #[wasm_bindgen(method, getter)]
+    fn signal(this: &AbortController) -> JsValue;
+}
+
+/// `setTimeout`, clamped to the largest delay timers accept (larger ones would fire at once).
+fn set_timeout(handler: &Function, ms: f64) -> JsValue {
+    set_timeout_raw(handler, ms.clamp(0.0, 2_147_483_647.0))
+}
+
+/// The validated `deps` of an operation.
+pub(crate) struct Deps {
+    fetch: Function,
+    clock: Function,
+    signal: Option<JsValue>,
+    timeout_ms: Option<f64>,
+    sleep: Option<Function>,
+    on_event: Option<Function>,
+}
+
+fn aborted() -> Error {
+    Error::new(
+        ErrorCode::Aborted,
+        "The operation was aborted (deps.signal).",
+    )
+}
+
+impl Deps {
+    pub(crate) fn from_js(deps: &JsValue, waiting: bool) -> Result<Deps, Error> {
+        if !deps.is_object() {
+            return Err(Error::invalid_config(
+                "deps must be an object with fetch and clock",
+            ));
+        }
+        let func = |key: &str, required: bool| -> Result<Option<Function>, Error> {
+            let v = get(deps, key);
+            if v.is_undefined() && !required {
+                return Ok(None);
+            }
+            v.dyn_into::<Function>()
+                .map(Some)
+                .map_err(|_| Error::invalid_config(format!("deps.{key} must be a function")))
+        };
+        let fetch = func("fetch", true)?
+            .ok_or_else(|| Error::invalid_config("deps.fetch must be a function"))?;
+        let clock = func("clock", true)?
+            .ok_or_else(|| Error::invalid_config("deps.clock must be a function"))?;
+        let signal = match get(deps, "signal") {
+            s if s.is_undefined() || s.is_null() => None,
+            s if method(&s, "addEventListener").is_some()
+                && get(&s, "aborted").as_bool().is_some() =>
+            {
+                Some(s)
+            }
+            _ => return Err(Error::invalid_config("deps.signal must be an AbortSignal")),
+        };
+        let timeout_ms = match get(deps, "timeoutMs") {
+            t if t.is_undefined() || t.is_null() => None,
+            t => match t.as_f64() {
+                Some(ms) if ms.is_finite() && ms > 0.0 => Some(ms),
+                _ => {
+                    return Err(Error::invalid_config(
+                        "deps.timeoutMs must be a positive number of milliseconds",
+                    ))
+                }
+            },
+        };
+        let (sleep, on_event) = if waiting {
+            (func("sleep", false)?, func("onEvent", false)?)
+        } else {
+            (None, None)
+        };
+        Ok(Deps {
+            fetch,
+            clock,
+            signal,
+            timeout_ms,
+            sleep,
+            on_event,
+        })
+    }
+
+    /// One reading of the host's clock, validated.
+    pub(crate) fn now(&self) -> Result<f64, Error> {
+        read_clock(&self.clock)
+    }
+
+    fn check_aborted(&self) -> Result<(), Error> {
+        match &self.signal {
+            Some(s) if get(s, "aborted").as_bool() == Some(true) => Err(aborted()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Sends one request and reads its reply, bounded by `signal` and `timeoutMs`.
+    pub(crate) async fn send(&self, req: &HttpRequest, step: Step) -> Result<HttpResponse, Error> {
+        self.check_aborted()?;
+        let init = JSON::parse(&init_json(req))
+            .map_err(|_| Error::invalid_config("request headers are not valid"))?;
+        let guard = Guard::new(self.signal.as_ref(), self.timeout_ms);
+        if let Some(ctrl) = &guard.controller {
+            let _ = Reflect::set(&init, &JsValue::from_str("signal"), &ctrl.signal());
+        }
+        let result = self.exchange(req, step, &init, &guard).await;
+        guard.release();
+        result
+    }
+
+    async fn exchange(
+        &self,
+        req: &HttpRequest,
+        step: Step,
+        init: &JsValue,
+        guard: &Guard,
+    ) -> Result<HttpResponse, Error> {
+        let called = self
+            .fetch
+            .call2(&JsValue::UNDEFINED, &JsValue::from_str(&req.url), init)
+            .map_err(|_| network("fetch threw"))?;
+        let response = guard
+            .race(Promise::resolve(&called), "fetch rejected")
+            .await?;
+        let not_response =
+            || Error::invalid_config("fetch resolved to something that is not a Response");
+        let status = get(&response, "status")
+            .as_f64()
+            .filter(|s| s.fract() == 0.0 && (0.0..=65_535.0).contains(s))
+            .ok_or_else(not_response)? as u16;
+        let headers = get(&response, "headers");
+        let header_get = method(&headers, "get").ok_or_else(not_response)?;
+        let header = |name: &str| -> Result<Option<String>, Error> {
+            let v = header_get
+                .call1(&headers, &JsValue::from_str(name))
+                .map_err(|_| not_response())?;
+            Ok(v.as_string())
+        };
+        let content_length = header("content-length")?;
+        let retry_after = header("retry-after")?;
+        let text = method(&response, "text").ok_or_else(not_response)?;
+        let body = if read_body_needed(step, status, content_length.as_deref())? {
+            let pending = text
+                .call0(&response)
+                .map_err(|_| network("reading the response body failed"))?;
+            let value = guard
+                .race(
+                    Promise::resolve(&pending),
+                    "reading the response body failed",
+                )
+                .await?;
+            value.as_string().ok_or_else(not_response)?.into_bytes()
+        } else {
+            Vec::new()
+        };
+        Ok(HttpResponse {
+            status,
+            retry_after,
+            body,
+        })
+    }
+
+    /// Waits `ms` with the host's sleep (default: a timer), ended early by `signal`.
+    pub(crate) async fn sleep(&self, ms: f64) -> Result<(), Error> {
+        self.check_aborted()?;
+        let guard = Guard::new(self.signal.as_ref(), None);
+        let mut timer = None;
+        let pending = match &self.sleep {
+            Some(sleep) => sleep
+                .call1(&JsValue::UNDEFINED, &JsValue::from_f64(ms))
+                .map(|p| Promise::resolve(&p))
+                .map_err(|_| Error::invalid_config("deps.sleep threw")),
+            None => Ok(Promise::new(&mut |resolve, _| {
+                timer = Some(set_timeout(&resolve, ms))
+            })),
+        };
+        let result = match pending {
+            Ok(p) => guard
+                .race(p, "")
+                .await
+                .map(|_| ())
+                .map_err(|e| match e.code {
+                    ErrorCode::Aborted => e,
+                    _ => Error::invalid_config("deps.sleep rejected"),
+                }),
+            Err(e) => Err(e),
+        };
+        if let Some(t) = timer {
+            clear_timeout(&t);
+        }
+        guard.release();
+        result
+    }
+
+    /// Tells the host's `onEvent` (a throwing handler does not stop the sign-in).
+    pub(crate) fn emit(&self, event_json: &str) {
+        if let (Some(f), Ok(ev)) = (&self.on_event, JSON::parse(event_json)) {
+            let _ = f.call1(&JsValue::UNDEFINED, &ev);
+        }
+    }
+}
+
+pub(crate) fn read_clock(clock: &Function) -> Result<f64, Error> {
+    let reading = clock
+        .call0(&JsValue::UNDEFINED)
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(f64::NAN);
+    crate::clock::check_reading(reading)
+}
+
+fn network(what: &str) -> Error {
+    Error::new(
+        ErrorCode::NetworkError,
+        format!("Network error: {what}. Check the connection and try again."),
+    )
+}
+
+/// `{"method":"POST","headers":{..},"body":..,"redirect":"manual"}`.
+fn init_json(req: &HttpRequest) -> String {
+    let headers = req
+        .headers
+        .iter()
+        .fold(crate::json::ObjectWriter::new(), |w, (k, v)| w.string(k, v))
+        .finish();
+    crate::json::ObjectWriter::new()
+        .string("method", HttpRequest::METHOD)
+        .raw("headers", &headers)
+        .string("body", &req.body)
+        .string("redirect", "manual")
+        .finish()
+}
+
+/// `f.bind(null, arg)`: a plain JS function, so nothing on the Rust side must outlive it.
+fn bound(f: &Function, arg: &JsValue) -> Function {
+    let b: JsValue = f.bind1(&JsValue::NULL, arg).into();
+    b.unchecked_into()
+}
+
+/// A promise that rejects with a marker when the signal aborts or the timeout passes, plus what
+/// is needed to tear it down again.
+struct Guard {
+    controller: Option<AbortController>,
+    promise: Option<Promise>,
+    abort_marker: JsValue,
+    timeout_marker: JsValue,
+    timers: Vec<JsValue>,
+    listeners: Vec<(JsValue, Function)>,
+}
+
+impl Guard {
+    fn new(signal: Option<&JsValue>, timeout_ms: Option<f64>) -> Guard {
+        let mut g = Guard {
+            controller: None,
+            promise: None,
+            abort_marker: Object::new().into(),
+            timeout_marker: Object::new().into(),
+            timers: Vec::new(),
+            listeners: Vec::new(),
+        };
+        if signal.is_none() && timeout_ms.is_none() {
+            return g;
+        }
+        let ctrl = AbortController::new();
+        let ctrl_abort = method(&ctrl, "abort").map(|f| f.bind0(&ctrl));
+        let (mut timers, mut listeners) = (Vec::new(), Vec::new());
+        let (abort_marker, timeout_marker) = (&g.abort_marker, &g.timeout_marker);
+        let promise = Promise::new(&mut |_resolve, reject| {
+            if let Some(ms) = timeout_ms {
+                timers.push(set_timeout(&bound(&reject, timeout_marker), ms));
+                if let Some(a) = &ctrl_abort {
+                    timers.push(set_timeout(a, ms));
+                }
+            }
+            if let Some(s) = signal {
+                let mut handlers = vec![bound(&reject, abort_marker)];
+                handlers.extend(ctrl_abort.clone());
+                for h in handlers {
+                    if let Some(add) = method(s, "addEventListener") {
+                        let _ = add.call2(s, &JsValue::from_str("abort"), &h);
+                        listeners.push((s.clone(), h));
+                    }
+                }
+            }
+        });
+        g.controller = Some(ctrl);
+        g.promise = Some(promise);
+        g.timers = timers;
+        g.listeners = listeners;
+        g
+    }
+
+    /// Awaits `p` unless the guard fires first; a rejection of `p` is a network error.
+    async fn race(&self, p: Promise, what: &str) -> Result<JsValue, Error> {
+        let raced = match &self.promise {
+            Some(guard) => Promise::race(&Array::of2(&p, guard)),
+            None => p,
+        };
+        JsFuture::from(raced).await.map_err(|reason| {
+            if reason == self.abort_marker {
+                aborted()
+            } else if reason == self.timeout_marker {
+                network("the request timed out (deps.timeoutMs)")
+            } else {
+                network(what)
+            }
+        })
+    }
+
+    fn release(self) {
+        for t in &self.timers {
+            clear_timeout(t);
+        }
+        for (signal, handler) in &self.listeners {
+            if let Some(remove) = method(signal, "removeEventListener") {
+                let _ = remove.call2(signal, &JsValue::from_str("abort"), handler);
+            }
+        }
+    }
+}

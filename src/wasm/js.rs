@@ -1,0 +1,78 @@
+//! Small bridges between JS values and the core: JSON text across the boundary, property reads
+//! that cannot throw into Rust, and building the host's error object.
+//!
+//! Values cross as JSON text (`JSON.stringify` in, `JSON.parse` out): V8's JSON is fast, the core
+//! keeps one parser that the native tests and the fuzzer reach, and no second serialisation
+//! library has to ship in the module.
+
+use crate::json::{self, Value};
+use crate::{Error, ErrorCode};
+use js_sys::{Function, Reflect, JSON};
+use std::cell::RefCell;
+use wasm_bindgen::prelude::*;
+
+thread_local! {
+    /// Builds the host's `OAuthDeviceFlowError` from the error JSON (set by the drop-in module).
+    static ERROR_FACTORY: RefCell<Option<Function>> = const { RefCell::new(None) };
+}
+
+pub(crate) fn set_error_factory(f: Function) {
+    ERROR_FACTORY.with(|slot| *slot.borrow_mut() = Some(f));
+}
+
+/// The JS value a failed operation rejects (or a sync export throws) with.
+pub(crate) fn error_value(e: &Error) -> JsValue {
+    let fields = JSON::parse(&e.to_json()).unwrap_or(JsValue::UNDEFINED);
+    let factory = ERROR_FACTORY.with(|slot| slot.borrow().clone());
+    if let Some(f) = factory {
+        if let Ok(v) = f.call1(&JsValue::UNDEFINED, &fields) {
+            return v;
+        }
+    }
+    // No factory registered (the raw module used directly): a plain Error with the same fields.
+    let err = js_sys::Error::new(&e.message);
+    err.set_name("OAuthDeviceFlowError");
+    for key in ["code", "retryable", "status", "serverCode", "retryAfterMs"] {
+        if let Ok(v) = Reflect::get(&fields, &JsValue::from_str(key)) {
+            if !v.is_undefined() {
+                let _ = Reflect::set(&err, &JsValue::from_str(key), &v);
+            }
+        }
+    }
+    err.into()
+}
+
+/// A host argument as core JSON; `what` names it in the message. `undefined` becomes `Null`.
+pub(crate) fn to_value(v: &JsValue, what: &str) -> Result<Value, Error> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(Value::Null);
+    }
+    let text = JSON::stringify(v)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| {
+            Error::invalid_config(format!("{what} must be plain JSON-serialisable data"))
+        })?;
+    json::parse(text.as_bytes()).ok_or_else(|| {
+        Error::invalid_config(format!("{what} must be plain JSON-serialisable data"))
+    })
+}
+
+/// Core JSON output as a JS value.
+pub(crate) fn from_json(text: &str) -> Result<JsValue, Error> {
+    JSON::parse(text)
+        .map_err(|_| Error::new(ErrorCode::InvalidResponse, "internal: output was not JSON"))
+}
+
+/// `obj[key]`, with a throwing getter or a non-object read as `undefined`.
+pub(crate) fn get(obj: &JsValue, key: &str) -> JsValue {
+    if !obj.is_object() && !obj.is_function() {
+        return JsValue::UNDEFINED;
+    }
+    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `obj[key]` when it is a function.
+pub(crate) fn method(obj: &JsValue, key: &str) -> Option<Function> {
+    get(obj, key).dyn_into::<Function>().ok()
+}
