@@ -30,8 +30,9 @@ mod secret;
 mod tokens;
 pub mod wait;
 
+/// The WebAssembly exports (public so the wasm-bindgen tests can drive them directly).
 #[cfg(target_arch = "wasm32")]
-mod wasm;
+pub mod wasm;
 
 pub use auth_headers::codex_auth_headers;
 pub use device_code::{
