@@ -47,6 +47,13 @@ pub(crate) fn classify(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Re
     let empty = std::str::from_utf8(&resp.body).is_ok_and(|s| js_trim(s).is_empty());
     let body = if empty { None } else { json::parse(&resp.body) };
     let code = body.as_ref().and_then(error_code);
+    // A server that echoes a secret we sent as its "error code" must not get it into serverCode.
+    let echoes_secret = |c: &str| {
+        ctx.secrets
+            .iter()
+            .any(|s| s.len() >= 6 && c.contains(&s.to_lowercase()))
+    };
+    let public_code = code.as_deref().filter(|c| !echoes_secret(c));
     let description = body
         .as_ref()
         .and_then(error_description)
@@ -98,7 +105,7 @@ pub(crate) fn classify(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Re
         );
         return fail(
             Error::new(ErrorCode::ServerError, with_description(&msg, &description))
-                .with_server_code(code.as_deref()),
+                .with_server_code(public_code),
         );
     }
 
@@ -109,17 +116,13 @@ pub(crate) fn classify(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Re
         .is_some_and(|v| v.as_str().is_some());
 
     // Rule 3: any other OAuth error code on a 4xx (or on a 2xx without the success fields).
-    if let Some(code) = code.as_deref() {
-        if (400..500).contains(&status) || (is_2xx && !has_success) {
-            let msg = format!(
-                "The authorization server refused the {step} with error \"{}\"",
-                shown_code(code)
-            );
-            return fail(
-                Error::new(ErrorCode::OAuthError, with_description(&msg, &description))
-                    .with_server_code(Some(code)),
-            );
-        }
+    if code.is_some() && ((400..500).contains(&status) || (is_2xx && !has_success)) {
+        let shown = public_code.map_or_else(|| "[redacted]".to_owned(), shown_code);
+        let msg = format!("The authorization server refused the {step} with error \"{shown}\"");
+        return fail(
+            Error::new(ErrorCode::OAuthError, with_description(&msg, &description))
+                .with_server_code(public_code),
+        );
     }
 
     let no_code_body = empty || (is_json && code.is_none());

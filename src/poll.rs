@@ -3,6 +3,7 @@
 //! code plus a server-made PKCE verifier, which step 3 ([`process_code_exchange`]) redeems.
 
 use crate::classify::{classify, Reply, ReplyContext};
+use crate::clock::check_reading;
 use crate::device_code::{DeviceCode, MAX_INTERVAL_MS};
 use crate::error::{Error, ErrorCode};
 use crate::fields::reply_string;
@@ -73,8 +74,11 @@ fn expired() -> Error {
     )
 }
 
-/// The poll request; a code already expired on `now` is `expired_token` with no request.
+/// The poll request; a code already expired on `now` is `expired_token` with no request, and a
+/// reading that is not a finite number >= 0 is `invalid_config` with no request (a NaN would
+/// otherwise compare as "not expired" and send the device code).
 pub fn poll_request(p: &Provider, code: &DeviceCode, now: f64) -> Result<HttpRequest, Error> {
+    let now = check_reading(now)?;
     if now >= code.expires_at {
         return Err(expired());
     }

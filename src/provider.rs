@@ -285,6 +285,11 @@ pub fn openai_codex_provider(opts: &Value) -> Result<Provider, Error> {
             ))
         }
     };
+    reject_unknown(
+        opts,
+        &["issuer", "clientId", "headers"],
+        "openaiCodexProvider",
+    )?;
     let issuer = optional_string(opts, "issuer")?.unwrap_or_else(|| OPENAI_ISSUER.to_owned());
     let issuer = issuer.trim_end_matches('/');
     check_endpoint("issuer", issuer)?;
@@ -334,6 +339,7 @@ pub fn rfc8628_provider(opts: &Value) -> Result<Provider, Error> {
             ))
         }
     }
+    reject_unknown(opts, &PROVIDER_FIELDS, "rfc8628Provider")?;
     let mut members: Vec<(String, Value)> = members
         .iter()
         .filter(|(k, _)| k != "kind")
@@ -341,6 +347,35 @@ pub fn rfc8628_provider(opts: &Value) -> Result<Provider, Error> {
         .collect();
     members.insert(0, ("kind".to_owned(), Value::String("rfc8628".into())));
     Provider::from_json(&Value::Object(members))
+}
+
+const PROVIDER_FIELDS: [&str; 13] = [
+    "kind",
+    "clientId",
+    "deviceAuthorizationEndpoint",
+    "tokenEndpoint",
+    "devicePollEndpoint",
+    "redirectUri",
+    "verificationUri",
+    "revocationEndpoint",
+    "scope",
+    "clientSecret",
+    "clientAuth",
+    "extraParams",
+    "headers",
+];
+
+/// The factories refuse options they do not know: a misspelt `clientSecret` or a `scope` given
+/// to the OpenAI factory would otherwise be dropped without a word.
+fn reject_unknown(opts: &Value, known: &[&str], factory: &str) -> Result<(), Error> {
+    match opts.members().into_iter().find(|(k, _)| !known.contains(k)) {
+        Some((k, _)) => Err(Error::invalid_config(format!(
+            "{factory} does not take the option {:?} (it takes: {})",
+            k.chars().take(64).collect::<String>(),
+            known.join(", ")
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn is_token_byte(b: u8) -> bool {

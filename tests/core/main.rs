@@ -1,0 +1,18 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! The native test suite of the sans-I/O core, at the wire: for each provider kind and each step,
+//! the exact request (URL, headers in order, body bytes) and the outcome of every reply that
+//! CONTRACT.md and the OpenAI spec name. Time is a plain clock reading passed in (a fake clock);
+//! every error path also proves that no secret and no raw body leaks into the error.
+
+mod support;
+
+mod classification;
+mod device_authorization;
+mod exchange;
+mod expiry_and_claims;
+mod poll;
+mod provider;
+mod refresh;
+mod revocation;
+mod secrets;
+mod wait_loop;
