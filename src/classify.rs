@@ -51,7 +51,7 @@ pub(crate) fn classify(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Re
     let echoes_secret = |c: &str| {
         ctx.secrets
             .iter()
-            .any(|s| s.len() >= 6 && c.contains(&s.to_lowercase()))
+            .any(|s| s.len() >= 6 && c.contains(&s.to_ascii_lowercase()))
     };
     let public_code = code.as_deref().filter(|c| !echoes_secret(c));
     let description = body
@@ -181,7 +181,7 @@ fn error_code(body: &Value) -> Option<String> {
         _ => None,
     }
     .or_else(|| body.get("code").and_then(Value::as_str))?;
-    let code = js_trim(raw).to_lowercase();
+    let code = js_trim(raw).to_ascii_lowercase();
     (!code.is_empty()).then_some(code)
 }
 
@@ -215,7 +215,10 @@ pub(crate) fn sanitize_description(text: &str, secrets: &[&str]) -> String {
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     for s in secrets.iter().filter(|s| s.len() >= 6) {
+        // As sent, and as a server may echo it back from a form body or a URL.
         t = t.replace(*s, "[redacted]");
+        t = t.replace(&crate::form::encode(s), "[redacted]");
+        t = t.replace(&crate::form::encode(s).replace('+', "%20"), "[redacted]");
     }
     let words: Vec<String> = t
         .split(' ')

@@ -166,7 +166,7 @@ impl Error {
 /// nothing is left.
 pub fn sanitize_server_code(raw: &str) -> Option<String> {
     let cleaned: String = raw
-        .to_lowercase()
+        .to_ascii_lowercase()
         .chars()
         .filter(|c| matches!(c, 'a'..='z' | '0'..='9' | '_' | '.' | '-'))
         .take(64)

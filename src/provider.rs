@@ -215,8 +215,8 @@ impl Provider {
             }
             if name.is_empty() || !name.bytes().all(is_token_byte) {
                 return Err(Error::invalid_config(format!(
-                    "provider.headers has an invalid header name {:?}",
-                    name.chars().take(64).collect::<String>()
+                    "provider.headers has an invalid header name \"{}\"",
+                    printable(name)
                 )));
             }
             if value.chars().any(|c| matches!(c, '\r' | '\n' | '\0')) {
@@ -370,12 +370,17 @@ const PROVIDER_FIELDS: [&str; 13] = [
 fn reject_unknown(opts: &Value, known: &[&str], factory: &str) -> Result<(), Error> {
     match opts.members().into_iter().find(|(k, _)| !known.contains(k)) {
         Some((k, _)) => Err(Error::invalid_config(format!(
-            "{factory} does not take the option {:?} (it takes: {})",
-            k.chars().take(64).collect::<String>(),
+            "{factory} does not take the option \"{}\" (it takes: {})",
+            printable(k),
             known.join(", ")
         ))),
         None => Ok(()),
     }
+}
+
+/// A name from the host, shown in a message: control characters dropped, at most 64 characters.
+fn printable(name: &str) -> String {
+    name.chars().filter(|c| !c.is_control()).take(64).collect()
 }
 
 fn is_token_byte(b: u8) -> bool {

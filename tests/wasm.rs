@@ -42,6 +42,11 @@ fn host(replies: &str) -> JsValue {
     ))
 }
 
+/// Awaits an async export's promise.
+async fn call(p: js_sys::Promise) -> Result<JsValue, JsValue> {
+    wasm_bindgen_futures::JsFuture::from(p).await
+}
+
 fn get(v: &JsValue, key: &str) -> JsValue {
     Reflect::get(v, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
@@ -87,7 +92,7 @@ async fn codex_device_code_is_requested_as_json_with_the_exact_wire_format() {
     let h = host(
         r#"[{ status: 200, body: '{"device_auth_id":"dev_CANARY","user_code":"ABCD-EFGH","interval":"7"}' }]"#,
     );
-    let code = w::request_device_code(codex(), deps(&h))
+    let code = call(w::request_device_code(codex(), deps(&h)))
         .await
         .expect("device code");
     assert_eq!(
@@ -108,11 +113,11 @@ async fn codex_poll_pending_then_success_redeems_the_code_in_the_same_call() {
     let code = js(
         r#"{ deviceCode: "dev_1", userCode: "ABCD-EFGH", verificationUri: "http://127.0.0.1:8080/codex/device", intervalMs: 5000, expiresAt: 1700000900000 }"#,
     );
-    let pending = w::poll_device_token(codex(), code.clone(), deps(&h))
+    let pending = call(w::poll_device_token(codex(), code.clone(), deps(&h)))
         .await
         .expect("pending");
     assert_eq!(json(&pending), r#"{"status":"pending","intervalMs":5000}"#);
-    let done = w::poll_device_token(codex(), code, deps(&h))
+    let done = call(w::poll_device_token(codex(), code, deps(&h)))
         .await
         .expect("success");
     assert_eq!(
@@ -137,7 +142,7 @@ async fn rfc8628_confidential_basic_client_refreshes_with_a_form_and_keeps_omitt
     let prev = js(
         r#"{ accessToken: "at_old", tokenType: "Bearer", refreshToken: "rt_old", idToken: "id_old", scope: "openid" }"#,
     );
-    let next = w::refresh_access_token(p, prev, deps(&h))
+    let next = call(w::refresh_access_token(p, prev, deps(&h)))
         .await
         .expect("refresh");
     assert_eq!(
@@ -153,9 +158,13 @@ async fn rfc8628_confidential_basic_client_refreshes_with_a_form_and_keeps_omitt
 #[wasm_bindgen_test]
 async fn revocation_succeeds_on_any_2xx_and_resolves_undefined() {
     let h = host(r#"[{ status: 200, body: "<html>ok</html>" }]"#);
-    let out = w::revoke_token(rfc(""), JsValue::from_str("rt_1"), deps(&h))
-        .await
-        .expect("revoked");
+    let out = call(w::revoke_token(
+        rfc(""),
+        JsValue::from_str("rt_1"),
+        deps(&h),
+    ))
+    .await
+    .expect("revoked");
     assert!(out.is_undefined());
     let init = get(
         &Reflect::get_u32(&get(&h, "calls"), 0).unwrap_or_default(),
@@ -172,9 +181,13 @@ async fn wait_loop_sleeps_slows_down_and_emits_events_in_order() {
     let h = host(&format!(
         r#"[{{ status: 400, body: '{{"error":"authorization_pending"}}' }}, {{ status: 400, body: '{{"error":"slow_down"}}' }}, {{ status: 503, body: "", headers: {{ "Retry-After": "20" }} }}, {{ status: 200, body: '{TOKENS}' }}]"#
     ));
-    let tokens = w::wait_for_device_token(rfc(""), code_obj(600_000.0), deps(&h))
-        .await
-        .expect("tokens");
+    let tokens = call(w::wait_for_device_token(
+        rfc(""),
+        code_obj(600_000.0),
+        deps(&h),
+    ))
+    .await
+    .expect("tokens");
     assert_eq!(
         get(&tokens, "accessToken").as_string().as_deref(),
         Some("at_CANARY")
@@ -192,9 +205,13 @@ async fn wait_loop_sleeps_slows_down_and_emits_events_in_order() {
 #[wasm_bindgen_test]
 async fn wait_loop_gives_up_with_expired_token_before_sleeping_past_expiry() {
     let h = host(r#"[{ status: 400, body: '{"error":"authorization_pending"}' }]"#);
-    let err = w::wait_for_device_token(rfc(""), code_obj(8_000.0), deps(&h))
-        .await
-        .unwrap_err();
+    let err = call(w::wait_for_device_token(
+        rfc(""),
+        code_obj(8_000.0),
+        deps(&h),
+    ))
+    .await
+    .unwrap_err();
     assert_eq!(code_of(&err), "expired_token");
     assert_eq!(json(&get(&h, "slept")), "[5000]");
     assert!(json(&get(&h, "events")).ends_with(r#"{"type":"expired"}]"#));
@@ -362,9 +379,16 @@ const CASES: &[Case] = &[
 async fn run(op: &str, provider: JsValue, h: &JsValue) -> Result<JsValue, JsValue> {
     let d = deps(h);
     match op {
-        "device" => w::request_device_code(provider, d).await,
-        "poll" => w::poll_device_token(provider, code_obj(600_000.0), d).await,
-        _ => w::refresh_access_token(provider, JsValue::from_str("rt_CANARY"), d).await,
+        "device" => call(w::request_device_code(provider, d)).await,
+        "poll" => call(w::poll_device_token(provider, code_obj(600_000.0), d)).await,
+        _ => {
+            call(w::refresh_access_token(
+                provider,
+                JsValue::from_str("rt_CANARY"),
+                d,
+            ))
+            .await
+        }
     }
 }
 
@@ -415,7 +439,12 @@ async fn every_reply_class_rejects_with_its_code_and_the_module_keeps_working() 
             case.reply
         );
         // The next call succeeds on the same module.
-        let ok = w::refresh_access_token(rfc(""), JsValue::from_str("rt_1"), deps(&h)).await;
+        let ok = call(w::refresh_access_token(
+            rfc(""),
+            JsValue::from_str("rt_1"),
+            deps(&h),
+        ))
+        .await;
         assert!(ok.is_ok(), "module unusable after {}", case.reply);
     }
 }
@@ -445,16 +474,16 @@ async fn bad_arguments_reject_with_invalid_config_and_never_trap() {
             let err = run(op, g.clone(), &h).await.unwrap_err();
             assert_eq!(code_of(&err), "invalid_config", "{op} with {}", json(g));
         }
-        let err = w::request_device_code(rfc(""), g.clone())
+        let err = call(w::request_device_code(rfc(""), g.clone()))
             .await
             .unwrap_err();
         assert_eq!(code_of(&err), "invalid_config", "deps {}", json(g));
-        let err = w::poll_device_token(rfc(""), g.clone(), deps(&h))
+        let err = call(w::poll_device_token(rfc(""), g.clone(), deps(&h)))
             .await
             .unwrap_err();
         assert_eq!(code_of(&err), "invalid_config", "code {}", json(g));
         if g.as_string().is_none() {
-            let err = w::revoke_token(rfc(""), g.clone(), deps(&h))
+            let err = call(w::revoke_token(rfc(""), g.clone(), deps(&h)))
                 .await
                 .unwrap_err();
             assert_eq!(code_of(&err), "invalid_config", "token {}", json(g));
@@ -479,7 +508,7 @@ async fn a_bad_clock_reading_rejects_before_any_request() {
         let d = js(&format!(
             "{{ fetch: () => {{ throw new Error('called'); }}, clock: {clock} }}"
         ));
-        let err = w::request_device_code(rfc(""), d).await.unwrap_err();
+        let err = call(w::request_device_code(rfc(""), d)).await.unwrap_err();
         assert_eq!(code_of(&err), "invalid_config", "{clock}");
     }
 }
@@ -495,9 +524,13 @@ async fn insecure_endpoints_are_refused() {
     let hand_built = js(
         r#"{ kind: "rfc8628", clientId: "c", deviceAuthorizationEndpoint: "https://idp.example/d", tokenEndpoint: "http://10.0.0.1/t" }"#,
     );
-    let err = w::refresh_access_token(hand_built, JsValue::from_str("rt"), deps(&h))
-        .await
-        .unwrap_err();
+    let err = call(w::refresh_access_token(
+        hand_built,
+        JsValue::from_str("rt"),
+        deps(&h),
+    ))
+    .await
+    .unwrap_err();
     assert_eq!(code_of(&err), "insecure_endpoint");
 }
 
@@ -507,7 +540,7 @@ async fn an_aborted_signal_rejects_without_a_request_and_aborts_a_hanging_fetch(
     let pre = js("(() => { const c = new AbortController(); c.abort(); return c.signal; })()");
     let d = deps(&h);
     Reflect::set(&d, &"signal".into(), &pre).unwrap();
-    let err = w::refresh_access_token(rfc(""), JsValue::from_str("rt"), d)
+    let err = call(w::refresh_access_token(rfc(""), JsValue::from_str("rt"), d))
         .await
         .unwrap_err();
     assert_eq!(code_of(&err), "aborted");
@@ -518,7 +551,7 @@ async fn an_aborted_signal_rejects_without_a_request_and_aborts_a_hanging_fetch(
     );
     let d = deps(&h);
     Reflect::set(&d, &"signal".into(), &get(&ctrl, "signal")).unwrap();
-    let err = w::refresh_access_token(rfc(""), JsValue::from_str("rt"), d)
+    let err = call(w::refresh_access_token(rfc(""), JsValue::from_str("rt"), d))
         .await
         .unwrap_err();
     assert_eq!(code_of(&err), "aborted");
@@ -538,7 +571,7 @@ async fn a_hanging_fetch_ends_with_network_error_after_timeout_ms() {
     let h = host(r#"[{ hang: true }]"#);
     let d = deps(&h);
     Reflect::set(&d, &"timeoutMs".into(), &JsValue::from_f64(10.0)).unwrap();
-    let err = w::refresh_access_token(rfc(""), JsValue::from_str("rt"), d)
+    let err = call(w::refresh_access_token(rfc(""), JsValue::from_str("rt"), d))
         .await
         .unwrap_err();
     assert_eq!(code_of(&err), "network_error");
@@ -559,7 +592,7 @@ async fn abort_during_the_default_sleep_rejects_promptly() {
         r#"{ deviceCode: "d", userCode: "u", verificationUri: "https://x/", intervalMs: 3600000, expiresAt: Date.now() + 7200000 }"#,
     );
     let started = js_sys::Date::now();
-    let err = w::wait_for_device_token(rfc(""), code, d)
+    let err = call(w::wait_for_device_token(rfc(""), code, d))
         .await
         .unwrap_err();
     assert_eq!(code_of(&err), "aborted");

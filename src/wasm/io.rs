@@ -258,8 +258,9 @@ fn bound(f: &Function, arg: &JsValue) -> Function {
     b.unchecked_into()
 }
 
-/// A promise that rejects with a marker when the signal aborts or the timeout passes, plus what
-/// is needed to tear it down again.
+/// A promise that rejects with a marker when the signal aborts or the timeout passes, the
+/// controller whose signal the fetch gets (aborted when the guard fires), and what is needed to
+/// tear it all down again.
 struct Guard {
     controller: Option<AbortController>,
     promise: Option<Promise>,
@@ -283,24 +284,17 @@ impl Guard {
             return g;
         }
         let ctrl = AbortController::new();
-        let ctrl_abort = method(&ctrl, "abort").map(|f| f.bind0(&ctrl));
         let (mut timers, mut listeners) = (Vec::new(), Vec::new());
         let (abort_marker, timeout_marker) = (&g.abort_marker, &g.timeout_marker);
         let promise = Promise::new(&mut |_resolve, reject| {
             if let Some(ms) = timeout_ms {
                 timers.push(set_timeout(&bound(&reject, timeout_marker), ms));
-                if let Some(a) = &ctrl_abort {
-                    timers.push(set_timeout(a, ms));
-                }
             }
             if let Some(s) = signal {
-                let mut handlers = vec![bound(&reject, abort_marker)];
-                handlers.extend(ctrl_abort.clone());
-                for h in handlers {
-                    if let Some(add) = method(s, "addEventListener") {
-                        let _ = add.call2(s, &JsValue::from_str("abort"), &h);
-                        listeners.push((s.clone(), h));
-                    }
+                let handler = bound(&reject, abort_marker);
+                if let Some(add) = method(s, "addEventListener") {
+                    let _ = add.call2(s, &JsValue::from_str("abort"), &handler);
+                    listeners.push((s.clone(), handler));
                 }
             }
         });
@@ -319,13 +313,24 @@ impl Guard {
         };
         JsFuture::from(raced).await.map_err(|reason| {
             if reason == self.abort_marker {
+                self.cancel();
                 aborted()
             } else if reason == self.timeout_marker {
+                self.cancel();
                 network("the request timed out (deps.timeoutMs)")
             } else {
                 network(what)
             }
         })
+    }
+
+    /// Aborts the signal handed to `fetch`, so the host cancels the request it is still running.
+    fn cancel(&self) {
+        if let Some(ctrl) = &self.controller {
+            if let Some(abort) = method(ctrl, "abort") {
+                let _ = abort.call0(ctrl);
+            }
+        }
     }
 
     fn release(self) {

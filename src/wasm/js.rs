@@ -47,6 +47,10 @@ pub(crate) fn to_value(v: &JsValue, what: &str) -> Result<Value, Error> {
     if v.is_undefined() || v.is_null() {
         return Ok(Value::Null);
     }
+    if let Some(n) = v.as_f64() {
+        // Kept as is: JSON text would turn NaN and the infinities into `null` ("absent").
+        return Ok(Value::Number(n));
+    }
     let text = JSON::stringify(v)
         .ok()
         .and_then(|s| s.as_string())

@@ -15,14 +15,32 @@ use crate::{
 };
 use io::Deps;
 use js::{error_value, from_json, get, to_value};
-use js_sys::Function;
+use js_sys::{Function, Promise};
+use std::future::Future;
+use std::pin::Pin;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
 
 type JsResult = Result<JsValue, JsValue>;
 
 fn finish(r: Result<String, Error>) -> JsResult {
     r.and_then(|json| from_json(&json))
         .map_err(|e| error_value(&e))
+}
+
+/// An operation's result as JSON text (`None`: resolves to `undefined`).
+type Operation = Pin<Box<dyn Future<Output = Result<Option<String>, Error>>>>;
+
+/// Every async export goes through this one promise adapter: one instantiation of the
+/// future-to-promise glue instead of one per export keeps the module small.
+fn promise(op: Operation) -> Promise {
+    future_to_promise(async move {
+        match op.await {
+            Ok(Some(json)) => finish(Ok(json)),
+            Ok(None) => Ok(JsValue::UNDEFINED),
+            Err(e) => Err(error_value(&e)),
+        }
+    })
 }
 
 fn provider_arg(v: &JsValue) -> Result<Provider, Error> {
@@ -54,8 +72,10 @@ pub fn rfc8628_provider(opts: JsValue) -> JsResult {
 }
 
 #[wasm_bindgen(js_name = requestDeviceCode)]
-pub async fn request_device_code(provider: JsValue, deps: JsValue) -> JsResult {
-    finish(request_device_code_impl(&provider, &deps).await)
+pub fn request_device_code(provider: JsValue, deps: JsValue) -> Promise {
+    promise(Box::pin(async move {
+        request_device_code_impl(&provider, &deps).await.map(Some)
+    }))
 }
 
 async fn request_device_code_impl(provider: &JsValue, deps: &JsValue) -> Result<String, Error> {
@@ -78,12 +98,11 @@ fn code_arg(v: &JsValue) -> Result<DeviceCode, Error> {
 }
 
 #[wasm_bindgen(js_name = pollDeviceToken)]
-pub async fn poll_device_token(provider: JsValue, code: JsValue, deps: JsValue) -> JsResult {
-    finish(
-        poll_device_token_impl(&provider, &code, &deps)
-            .await
-            .map(|r| r.to_json()),
-    )
+pub fn poll_device_token(provider: JsValue, code: JsValue, deps: JsValue) -> Promise {
+    promise(Box::pin(async move {
+        let result = poll_device_token_impl(&provider, &code, &deps).await?;
+        Ok(Some(result.to_json()))
+    }))
 }
 
 async fn poll_device_token_impl(
@@ -113,12 +132,10 @@ async fn poll_once(p: &Provider, code: &DeviceCode, deps: &Deps) -> Result<PollR
 }
 
 #[wasm_bindgen(js_name = waitForDeviceToken)]
-pub async fn wait_for_device_token(provider: JsValue, code: JsValue, deps: JsValue) -> JsResult {
-    finish(
-        wait_impl(&provider, &code, &deps)
-            .await
-            .map(|t| t.to_json()),
-    )
+pub fn wait_for_device_token(provider: JsValue, code: JsValue, deps: JsValue) -> Promise {
+    promise(Box::pin(async move {
+        Ok(Some(wait_impl(&provider, &code, &deps).await?.to_json()))
+    }))
 }
 
 async fn wait_impl(provider: &JsValue, code: &JsValue, deps: &JsValue) -> Result<Tokens, Error> {
@@ -144,12 +161,12 @@ async fn wait_impl(provider: &JsValue, code: &JsValue, deps: &JsValue) -> Result
 }
 
 #[wasm_bindgen(js_name = refreshAccessToken)]
-pub async fn refresh_access_token(provider: JsValue, previous: JsValue, deps: JsValue) -> JsResult {
-    finish(
-        refresh_impl(&provider, &previous, &deps)
-            .await
-            .map(|t| t.to_json()),
-    )
+pub fn refresh_access_token(provider: JsValue, previous: JsValue, deps: JsValue) -> Promise {
+    promise(Box::pin(async move {
+        Ok(Some(
+            refresh_impl(&provider, &previous, &deps).await?.to_json(),
+        ))
+    }))
 }
 
 async fn refresh_impl(
@@ -168,11 +185,10 @@ async fn refresh_impl(
 }
 
 #[wasm_bindgen(js_name = revokeToken)]
-pub async fn revoke_token(provider: JsValue, token: JsValue, deps: JsValue) -> JsResult {
-    match revoke_impl(&provider, &token, &deps).await {
-        Ok(()) => Ok(JsValue::UNDEFINED),
-        Err(e) => Err(error_value(&e)),
-    }
+pub fn revoke_token(provider: JsValue, token: JsValue, deps: JsValue) -> Promise {
+    promise(Box::pin(async move {
+        revoke_impl(&provider, &token, &deps).await.map(|()| None)
+    }))
 }
 
 async fn revoke_impl(provider: &JsValue, token: &JsValue, deps: &JsValue) -> Result<(), Error> {
@@ -222,10 +238,13 @@ fn expired_impl(tokens: &JsValue, clock: &JsValue, skew_ms: &JsValue) -> Result<
             Error::invalid_config("tokens.expiresAt must be a finite number when set")
         })?),
     };
-    let access = if expires_at.is_none() {
-        get(tokens, "accessToken").as_string()
-    } else {
-        None
+    let access = match expires_at {
+        Some(_) => None,
+        None => Some(
+            get(tokens, "accessToken")
+                .as_string()
+                .ok_or_else(|| Error::invalid_config("tokens.accessToken must be a string"))?,
+        ),
     };
     crate::is_access_token_expired(expires_at, access.as_deref(), now, skew)
 }

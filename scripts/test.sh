@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The whole check, as run by `npm test` and by .ci/run. Stops at the first failure:
+# setup, build, rustfmt, clippy (native), cargo test, clippy (wasm32), wasm-pack test --node
+# (when tests/wasm*.rs or tests/wasm/ exists), tsc --noEmit (when there is TypeScript), and the
+# TypeScript tests tests/ts/*.test.ts under node's test runner.
+set -euo pipefail
+# shellcheck source=scripts/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+TEST_START="$(now)"
+
+header "setup"
+bash "$ROOT/scripts/setup.sh"
+export OAUTH_SETUP_DONE=1
+
+header "build (wasm-pack, release)"
+bash "$ROOT/scripts/build.sh"
+
+header "cargo fmt --all -- --check"
+cargo fmt --all -- --check
+
+header "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets -- -D warnings
+
+header "cargo test"
+cargo test
+
+header "cargo clippy --target $WASM_TARGET --lib -- -D warnings"
+cargo clippy --target "$WASM_TARGET" --lib -- -D warnings
+
+shopt -s nullglob
+wasm_tests=(tests/wasm*.rs)
+if ((${#wasm_tests[@]})) || [[ -d tests/wasm ]]; then
+  header "wasm-pack test --node"
+  wasm-pack test --node
+else
+  header "wasm-pack test --node: skipped (no tests/wasm*.rs or tests/wasm/)"
+fi
+
+# tsconfig.json includes js/**/*.ts and tests/**/*.ts; tsc fails on an empty input set.
+ts_file="$(find js tests -name '*.ts' -not -path '*/node_modules/*' -print -quit 2>/dev/null || true)"
+if [[ -n "$ts_file" ]]; then
+  header "tsc -p tsconfig.json --noEmit"
+  "$ROOT/node_modules/.bin/tsc" -p tsconfig.json --noEmit
+else
+  header "tsc: skipped (no .ts file under js/ or tests/)"
+fi
+
+# Node 20's `node --test DIR` only finds .js/.cjs/.mjs files, so the TS files are named by glob.
+if [[ -d tests/ts ]]; then
+  ts_tests=(tests/ts/*.test.ts)
+  ((${#ts_tests[@]})) || die "tests/ts exists but tests/ts/*.test.ts matches no file: the TypeScript suite would run zero tests"
+  header "node --import tsx --test tests/ts/*.test.ts (${#ts_tests[@]} files)"
+  node --import tsx --test "${ts_tests[@]}"
+else
+  header "node --test: skipped (no tests/ts/)"
+fi
+shopt -u nullglob
+
+echo
+echo "test: all steps passed in $(elapsed "$TEST_START")"
