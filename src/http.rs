@@ -154,7 +154,8 @@ pub(crate) fn too_large(status: u16) -> Error {
 pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<f64> {
     let v = js_trim(value);
     if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(crate::json::decimal(v, "") * 1000.0).filter(|ms| ms.is_finite());
+        return Some(crate::json::decimal(v, "") * 1000.0)
+            .filter(|ms| *ms <= crate::clock::MAX_TIME_MS);
     }
     let date = httpdate::parse_http_date(v).ok()?;
     let since_epoch = date.duration_since(std::time::UNIX_EPOCH).ok()?;

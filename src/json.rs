@@ -192,6 +192,54 @@ pub fn decimal(int: &str, frac: &str) -> f64 {
     m / 10f64.powi(exp)
 }
 
+/// Appends a number as JSON text that `JSON.parse` reads back as exactly `value`. Integers are
+/// written as integers; other values with their exact decimal expansion (a binary fraction of
+/// k bits has exactly k decimal digits), which avoids linking Rust's shortest-float formatter
+/// (another tenth of the module). Non-finite values, which no caller passes, become `null`;
+/// magnitudes of 2^64 and more (never produced either) saturate.
+pub fn write_number(out: &mut String, value: f64) {
+    if !value.is_finite() {
+        out.push_str("null");
+        return;
+    }
+    if value < 0.0 {
+        out.push('-');
+    }
+    let v = value.abs();
+    // Every double from 2^53 up is an integer, so `as u64` is exact below 2^64; the crate's
+    // numbers stay far below (clock readings are capped at the largest JS date).
+    let int = v.trunc();
+    let _ = write!(out, "{}", int as u64);
+    let frac = v - int; // exact
+    if frac == 0.0 {
+        return;
+    }
+    // frac = m / 2^k exactly; emit its k decimal digits.
+    let bits = frac.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i32;
+    let (mant, shift) = if exp == 0 {
+        (bits & ((1u64 << 52) - 1), 1074)
+    } else {
+        ((bits & ((1u64 << 52) - 1)) | (1u64 << 52), 1075 - exp)
+    };
+    let tz = mant.trailing_zeros().min(shift as u32);
+    let (mut m, k) = (u128::from(mant >> tz), shift - tz as i32);
+    if k > 120 {
+        // A fraction below 2^-68, far finer than any time this crate writes: dropped.
+        return;
+    }
+    out.push('.');
+    let mask = (1u128 << k) - 1;
+    for _ in 0..k {
+        m *= 10;
+        out.push(char::from(b'0' + ((m >> k) as u8)));
+        m &= mask;
+        if m == 0 {
+            break;
+        }
+    }
+}
+
 /// Appends `s` as a JSON string literal, escaped exactly as `JSON.stringify` does.
 pub fn write_string(out: &mut String, s: &str) {
     out.push('"');
@@ -255,11 +303,7 @@ impl ObjectWriter {
     /// A finite number (callers never pass NaN or infinities; they would be written as `null`).
     pub fn number(mut self, key: &str, value: f64) -> Self {
         self.key(key);
-        if value.is_finite() {
-            let _ = write!(self.buf, "{value}");
-        } else {
-            self.buf.push_str("null");
-        }
+        write_number(&mut self.buf, value);
         self
     }
 
@@ -362,6 +406,32 @@ mod tests {
         assert_eq!(decimal(&"9".repeat(400), ""), f64::INFINITY);
         assert_eq!(decimal("0", &format!("{}1", "0".repeat(400))), 0.0);
         assert!((decimal("1", "00000000000000000001") - 1.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn numbers_round_trip_exactly() {
+        for v in [
+            0.0,
+            5000.0,
+            2555.5,
+            1_700_000_000_000.0,
+            1_700_000_000_000.25,
+            0.1,
+            1.0 / 3.0,
+            123.456,
+            8.64e15,
+            -2.5,
+        ] {
+            let mut out = String::new();
+            write_number(&mut out, v);
+            assert_eq!(out.parse::<f64>().unwrap(), v, "{out}");
+        }
+        let mut out = String::new();
+        write_number(&mut out, 2555.5);
+        assert_eq!(out, "2555.5");
+        out.clear();
+        write_number(&mut out, f64::NAN);
+        assert_eq!(out, "null");
     }
 
     #[test]

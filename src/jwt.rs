@@ -27,13 +27,13 @@ pub fn payload(token: &str) -> Option<Value> {
     json::parse(&bytes).filter(Value::is_object)
 }
 
-/// `exp` of a JWT, in epoch milliseconds (a finite, non-negative JSON number only).
+/// `exp` of a JWT, in epoch milliseconds (a JSON number within the range of a JS date only).
 pub fn expires_at(token: &str) -> Option<f64> {
     payload(token)?
         .get("exp")
         .and_then(Value::as_f64)
-        .filter(|e| e.is_finite() && *e >= 0.0)
         .map(|e| e * 1000.0)
+        .filter(|ms| (0.0..=crate::clock::MAX_TIME_MS).contains(ms))
 }
 
 /// The contract's `TokenClaims`.
