@@ -1,105 +1,328 @@
 /**
- * The main job, end to end through the WebAssembly module: an OpenAI-style authorization server
- * runs in this process on loopback (ephemeral port), and the demo signs in with a device code,
- * waits for approval (granted automatically after a few polls), refreshes the rotated token, and
- * shows that the spent refresh token is refused. No account, no network.
+ * The main job, end to end through the WebAssembly module: sign in with a device code, wait for
+ * approval, refresh the rotated token, and make one model call with it. By default everything runs
+ * against the embedded mock (js/demo/mockServer.ts) on loopback, so a newcomer sees the whole story
+ * with no account and no network; `--issuer` points the same flow at a real server instead.
+ *
+ *   node --import tsx js/demo/main.ts [--provider openai-codex|rfc8628] [--interactive]
+ *                                     [--issuer URL [--client-id ID] [--scope S]]
+ *
+ * Exit status: 0 success, 1 the flow failed (the message says why), 2 bad usage, 130 interrupted.
+ * Tokens are only ever printed redacted (js/demo/terminal.ts).
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { parseArgs } from "node:util";
 import {
   OAuthDeviceFlowError,
   codexAuthHeaders,
   decodeTokenClaims,
-  isAccessTokenExpired,
   openaiCodexProvider,
   refreshAccessToken,
   requestDeviceCode,
+  revokeToken,
+  rfc8628Provider,
   waitForDeviceToken,
+  type DeviceFlowDeps,
   type FetchLike,
+  type OAuthProvider,
+  type OAuthTokens,
 } from "../oauthDeviceFlow.ts";
+import { startMockServer, type MockServer } from "./mockServer.ts";
+import { ProgressLine, qrCode, redact } from "./terminal.ts";
 
-const b64url = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
-const jwt = (claims: Record<string, unknown>) => `${b64url({ alg: "none" })}.${b64url(claims)}.sig`;
-const auth = { chatgpt_account_id: "acct_demo", chatgpt_plan_type: "plus", chatgpt_user_id: "user_demo" };
+const USAGE = `usage: npm run demo -- [--provider openai-codex|rfc8628] [--interactive]
+                     [--issuer URL [--client-id ID] [--scope SCOPE]]
+  --provider     which protocol to run (default openai-codex)
+  --interactive  wait for a person to approve on the printed URL instead of approving automatically
+  --issuer       a real authorization server instead of the embedded mock (implies --interactive);
+                 rfc8628 reads its endpoints from the issuer's discovery document
+  --client-id    the client id registered at --issuer (rfc8628: required)
+  --scope        rfc8628 scope to request (default "openid offline_access")`;
 
-function fakeOpenAI() {
-  let polls = 0;
-  let serial = 0;
-  const liveRefresh = new Set<string>();
-  const tokens = () => {
-    serial += 1;
-    const refresh = `rt_demo_${serial}`;
-    liveRefresh.add(refresh);
-    const exp = Math.floor(Date.now() / 1000) + 3600;
-    return {
-      access_token: jwt({ exp, aud: ["https://api.openai.com/v1"], "https://api.openai.com/auth": auth }),
-      id_token: jwt({ email: "demo@example.com", "https://api.openai.com/auth": auth }),
-      refresh_token: refresh,
-      expires_in: 3600,
-    };
-  };
-  const send = (res: ServerResponse, status: number, body: unknown) => {
-    res.writeHead(status, { "content-type": "application/json" }).end(body === "" ? "" : JSON.stringify(body));
-  };
-  return async (req: IncomingMessage, res: ServerResponse) => {
-    let raw = "";
-    for await (const chunk of req) raw += chunk;
-    switch (req.url) {
-      case "/api/accounts/deviceauth/usercode":
-        return send(res, 200, { device_auth_id: "deviceauth_demo", user_code: "DEMO-1234", interval: "1" });
-      case "/api/accounts/deviceauth/token":
-        polls += 1;
-        if (polls < 3) return send(res, 403, "");
-        return send(res, 200, { authorization_code: "ac_demo", code_verifier: "cv_demo", code_challenge: "cc" });
-      case "/oauth/token": {
-        if (req.headers["content-type"] === "application/x-www-form-urlencoded") {
-          const form = new URLSearchParams(raw);
-          if (form.get("code") !== "ac_demo" || form.get("code_verifier") !== "cv_demo") {
-            return send(res, 400, { error: "invalid_grant" });
-          }
-          return send(res, 200, tokens());
-        }
-        const body = JSON.parse(raw) as { refresh_token?: string };
-        if (!body.refresh_token || !liveRefresh.delete(body.refresh_token)) {
-          return send(res, 401, { error: { code: "refresh_token_reused", message: "already used" } });
-        }
-        return send(res, 200, tokens());
-      }
-      default:
-        return send(res, 404, { error: "not_found" });
-    }
-  };
+/** How long the demo waits before approving on the mock's page, as a person would. */
+const AUTO_APPROVE_MS = 1500;
+/** Without a person in the loop, the demo gives up after this long. */
+const UNATTENDED_LIMIT_MS = 30_000;
+const PROMPT = "Say hello to a newcomer in one short sentence.";
+
+class UsageError extends Error {}
+class DemoError extends Error {}
+
+interface Options {
+  kind: "openai-codex" | "rfc8628";
+  interactive: boolean;
+  issuer?: string;
+  clientId?: string;
+  scope: string;
 }
 
-const server = createServer(fakeOpenAI());
-await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-const { port } = server.address() as AddressInfo;
-const provider = openaiCodexProvider({ issuer: `http://127.0.0.1:${port}` });
-const deps = { fetch: fetch as unknown as FetchLike, clock: Date.now, timeoutMs: 10_000 };
-
-try {
-  console.log(`mock authorization server on http://127.0.0.1:${port}\n`);
-  const code = await requestDeviceCode(provider, deps);
-  console.log(`1. open ${code.verificationUri} and enter the code ${code.userCode}`);
-  const tokens = await waitForDeviceToken(provider, code, {
-    ...deps,
-    onEvent: (e) => {
-      if (e.type === "waiting") console.log(`   waiting for approval, next poll in ${e.nextPollInMs} ms`);
-    },
-  });
-  const claims = decodeTokenClaims(tokens);
-  console.log(`2. signed in: ${claims.email} (plan ${claims.planType}, account ${claims.accountId})`);
-  console.log(`   access token expired? ${isAccessTokenExpired(tokens, Date.now)}`);
-  console.log(`   Codex backend headers: ${Object.keys(codexAuthHeaders(tokens)).join(", ")}`);
-  const next = await refreshAccessToken(provider, tokens, deps);
-  console.log(`3. refreshed: the refresh token rotated (${next.refreshToken !== tokens.refreshToken ? "yes" : "no"})`);
+function parseOptions(argv: string[]): Options | "help" {
+  let values;
   try {
-    await refreshAccessToken(provider, tokens, deps);
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        provider: { type: "string", default: "openai-codex" },
+        interactive: { type: "boolean", default: false },
+        issuer: { type: "string" },
+        "client-id": { type: "string" },
+        scope: { type: "string", default: "openid offline_access" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
   } catch (e) {
-    if (!(e instanceof OAuthDeviceFlowError)) throw e;
-    console.log(`4. the spent refresh token is refused: ${e.code} (retryable: ${e.retryable})`);
+    throw new UsageError(e instanceof Error ? e.message : String(e));
   }
-  console.log("\ndone");
-} finally {
-  server.close();
+  if (values.help) return "help";
+  const kind = values.provider;
+  if (kind !== "openai-codex" && kind !== "rfc8628") {
+    throw new UsageError(`--provider must be openai-codex or rfc8628, not "${kind}"`);
+  }
+  if (values.issuer === undefined && values["client-id"] !== undefined) throw new UsageError("--client-id needs --issuer");
+  if (values.issuer !== undefined && kind === "rfc8628" && values["client-id"] === undefined) {
+    throw new UsageError("--provider rfc8628 with --issuer needs --client-id");
+  }
+  return {
+    kind,
+    interactive: values.interactive || values.issuer !== undefined,
+    ...(values.issuer === undefined ? {} : { issuer: values.issuer.replace(/\/+$/, "") }),
+    ...(values["client-id"] === undefined ? {} : { clientId: values["client-id"] }),
+    scope: values.scope,
+  };
 }
+
+/** RFC 8414 / OpenID discovery: the endpoints of a real rfc8628 server. */
+async function discover(issuer: string, clientId: string, scope: string, deps: DeviceFlowDeps): Promise<OAuthProvider> {
+  for (const path of ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"]) {
+    let doc: Record<string, unknown>;
+    try {
+      const res = await fetch(`${issuer}${path}`, { headers: { accept: "application/json" }, signal: deps.signal ?? null });
+      if (!res.ok) continue;
+      doc = (await res.json()) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    const device = doc.device_authorization_endpoint;
+    const token = doc.token_endpoint;
+    if (typeof device !== "string" || typeof token !== "string") {
+      throw new DemoError(`${issuer}${path} names no device_authorization_endpoint: the server has no device flow`);
+    }
+    const revoke = doc.revocation_endpoint;
+    return rfc8628Provider({
+      clientId,
+      deviceAuthorizationEndpoint: device,
+      tokenEndpoint: token,
+      ...(typeof revoke === "string" ? { revocationEndpoint: revoke } : {}),
+      scope,
+    });
+  }
+  throw new DemoError(`no discovery document at ${issuer} (tried /.well-known/openid-configuration and /.well-known/oauth-authorization-server)`);
+}
+
+function providerFor(opts: Options, mock: MockServer | undefined, deps: DeviceFlowDeps): Promise<OAuthProvider> | OAuthProvider {
+  if (opts.kind === "openai-codex") {
+    return openaiCodexProvider({
+      issuer: mock?.url ?? opts.issuer,
+      ...(opts.clientId === undefined ? {} : { clientId: opts.clientId }),
+    });
+  }
+  if (mock) return rfc8628Provider({ clientId: mock.rfcClientId, ...mock.rfc8628, scope: opts.scope });
+  return discover(opts.issuer ?? "", opts.clientId ?? "", opts.scope, deps);
+}
+
+/** Presses "Approve" on the mock's verification page over HTTP, exactly as a browser would post it. */
+async function approveLikeAPerson(verificationUri: string, userCode: string): Promise<void> {
+  const res = await fetch(verificationUri.split("?")[0] ?? verificationUri, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ user_code: userCode, action: "approve" }).toString(),
+  });
+  await res.text();
+  console.log(`   approved on the verification page (HTTP ${res.status}), as a person would`);
+}
+
+function expiryText(expiresAt: number | undefined): string {
+  if (expiresAt === undefined) return "expiry unknown";
+  return `expires ${new Date(expiresAt).toISOString()} (in ${Math.round((expiresAt - Date.now()) / 60_000)} min)`;
+}
+
+function printTokens(tokens: OAuthTokens): void {
+  console.log(`   access token   ${redact(tokens.accessToken)}, ${tokens.tokenType}, ${expiryText(tokens.expiresAt)}`);
+  console.log(`   refresh token  ${redact(tokens.refreshToken)}`);
+  if (tokens.idToken !== undefined) console.log(`   id token       ${redact(tokens.idToken)}`);
+  if (tokens.scope !== undefined) console.log(`   scope          ${tokens.scope}`);
+}
+
+/** One chat turn against the mock Codex backend (Responses API), with the headers the module builds. */
+async function chatTurn(mock: MockServer, kind: Options["kind"], tokens: OAuthTokens): Promise<void> {
+  const auth = kind === "openai-codex" ? codexAuthHeaders(tokens) : { Authorization: `Bearer ${tokens.accessToken}` };
+  console.log(`5. Model call: POST /backend-api/codex/responses with ${Object.keys(auth).join(" + ")}`);
+  const res = await fetch(`${mock.url}/backend-api/codex/responses`, {
+    method: "POST",
+    headers: { ...auth, "content-type": "application/json", accept: "application/json" },
+    body: JSON.stringify({
+      model: "gpt-5-codex",
+      instructions: "You are a friendly assistant.",
+      input: [{ type: "message", role: "user", content: [{ type: "input_text", text: PROMPT }] }],
+      store: false,
+    }),
+  });
+  const body = (await res.json().catch(() => undefined)) as
+    | { error?: { code?: string }; output?: { type?: string; content?: { type?: string; text?: string }[] }[] }
+    | undefined;
+  if (!res.ok) throw new DemoError(`the model backend refused the call: HTTP ${res.status} ${body?.error?.code ?? ""}`.trim());
+  const text = (body?.output ?? [])
+    .filter((item) => item.type === "message")
+    .flatMap((item) => item.content ?? [])
+    .filter((part) => part.type === "output_text")
+    .map((part) => part.text ?? "")
+    .join("");
+  if (!text) throw new DemoError("the model backend answered without any output text");
+  console.log(`   you    ${PROMPT}`);
+  console.log(`   model  ${text}`);
+}
+
+/** What a person should do about each error (the contract's UI states). */
+function advice(e: OAuthDeviceFlowError): string {
+  switch (e.code) {
+    case "access_denied":
+      return "the sign-in was denied on the verification page";
+    case "expired_token":
+      return "the code expired: start again";
+    case "device_flow_disabled":
+      return "device login is off for this account";
+    case "reauth_required":
+    case "invalid_grant":
+    case "refresh_token_expired":
+    case "refresh_token_reused":
+    case "refresh_token_invalidated":
+      return "sign in again";
+    case "aborted":
+      return "stopped";
+    default:
+      return e.retryable ? "a temporary problem: try again" : "a configuration problem";
+  }
+}
+
+async function run(opts: Options, signal: AbortSignal): Promise<void> {
+  const started = Date.now();
+  const mock = opts.issuer === undefined ? await startMockServer({ intervalSec: 1 }) : undefined;
+  try {
+    const deps: DeviceFlowDeps = { fetch: fetch as unknown as FetchLike, clock: Date.now, timeoutMs: 10_000, signal };
+    console.log(
+      mock
+        ? `oauth-device-flow demo: ${opts.kind} against the embedded mock authorization server at ${mock.url}\n   (loopback only: no account, no network)\n`
+        : `oauth-device-flow demo: ${opts.kind} against ${opts.issuer}\n`,
+    );
+    const provider = await providerFor(opts, mock, deps);
+
+    const code = await requestDeviceCode(provider, deps);
+    const link = code.verificationUriComplete ?? code.verificationUri;
+    console.log("1. Device code");
+    console.log(`   open   ${code.verificationUri}`);
+    console.log(`   enter  ${code.userCode}`);
+    if (code.verificationUriComplete) console.log(`   or scan the QR code of ${code.verificationUriComplete}`);
+    else console.log("   or scan the QR code of that page");
+    console.log(qrCode(link).replace(/^/gm, "   "));
+
+    let approval: NodeJS.Timeout | undefined;
+    let approvalDone: Promise<void> = Promise.resolve();
+    if (mock && !opts.interactive) {
+      console.log(`   (the demo approves on that page in ${AUTO_APPROVE_MS / 1000} s; --interactive waits for you)`);
+      approvalDone = new Promise<void>((resolve, reject) => {
+        approval = setTimeout(() => approveLikeAPerson(code.verificationUri, code.userCode).then(resolve, reject), AUTO_APPROVE_MS);
+      });
+    } else {
+      console.log("   (waiting for a person to approve; Ctrl-C stops)");
+    }
+
+    console.log("2. Waiting for approval");
+    const progress = new ProgressLine(process.stdout);
+    let tokens: OAuthTokens;
+    try {
+      tokens = await waitForDeviceToken(provider, code, { ...deps, onEvent: (e) => progress.onEvent(e) });
+    } finally {
+      progress.stop();
+      if (approval) clearTimeout(approval);
+    }
+    await approvalDone;
+
+    const claims = decodeTokenClaims(tokens);
+    console.log("3. Signed in");
+    printTokens(tokens);
+    if (claims.accountId !== undefined) console.log(`   account        ${claims.accountId} (plan ${claims.planType ?? "unknown"})`);
+    if (claims.email !== undefined) console.log(`   email          ${claims.email}`);
+    if (claims.accountId === undefined) {
+      console.log(`   account        none (an ${opts.kind} token carries no ChatGPT account claim)`);
+      if (claims.audience !== undefined) console.log(`   audience       ${claims.audience.join(", ")}`);
+    }
+
+    console.log("4. Refreshed");
+    const refreshed = await refreshAccessToken(provider, tokens, deps);
+    printTokens(refreshed);
+    const rotated = refreshed.refreshToken !== tokens.refreshToken;
+    console.log(`   rotated        ${rotated ? "yes: the old refresh token is spent, keep the new one" : "no: the server kept the refresh token"}`);
+    if (mock && rotated) {
+      try {
+        await refreshAccessToken(provider, tokens, deps);
+        throw new DemoError("the mock accepted a spent refresh token");
+      } catch (e) {
+        if (!(e instanceof OAuthDeviceFlowError)) throw e;
+        console.log(`   reuse refused  ${e.code} (the spent refresh token no longer works)`);
+      }
+    }
+    const after = decodeTokenClaims(refreshed);
+    if (after.accountId !== undefined) console.log(`   account        ${after.accountId} (plan ${after.planType ?? "unknown"})`);
+
+    if (mock) await chatTurn(mock, opts.kind, refreshed);
+    else console.log("5. Model call: skipped (no embedded model backend next to a real issuer)");
+
+    if (provider.revocationEndpoint !== undefined && refreshed.refreshToken !== undefined) {
+      await revokeToken(provider, refreshed.refreshToken, deps);
+      console.log("6. Signed out: the refresh token is revoked");
+    }
+    console.log(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } finally {
+    await mock?.stop();
+  }
+}
+
+async function main(): Promise<number> {
+  let opts: Options | "help";
+  try {
+    opts = parseOptions(process.argv.slice(2));
+  } catch (e) {
+    console.error(`demo: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+    return 2;
+  }
+  if (opts === "help") {
+    console.log(USAGE);
+    return 0;
+  }
+  const interrupt = new AbortController();
+  process.once("SIGINT", () => interrupt.abort());
+  const signal = opts.interactive ? interrupt.signal : AbortSignal.any([interrupt.signal, AbortSignal.timeout(UNATTENDED_LIMIT_MS)]);
+  try {
+    await run(opts, signal);
+    return 0;
+  } catch (e) {
+    if (e instanceof OAuthDeviceFlowError) {
+      const limit = e.code === "aborted" && !interrupt.signal.aborted ? ` (no approval within ${UNATTENDED_LIMIT_MS / 1000} s)` : "";
+      console.error(`\ndemo failed: ${e.code}: ${e.message}\n   what to do: ${advice(e)}${limit}`);
+      return interrupt.signal.aborted ? 130 : 1;
+    }
+    if (e instanceof DemoError) {
+      console.error(`\ndemo failed: ${e.message}`);
+      return 1;
+    }
+    // Anything else is a bug or a network failure outside the module: name its kind, not its data.
+    console.error(`\ndemo failed: unexpected ${e instanceof Error ? e.name : "error"}${e instanceof Error && e.message ? `: ${e.message}` : ""}`);
+    return 1;
+  }
+}
+
+const status = await main();
+process.exitCode = status;
+// Idle keep-alive sockets to a real issuer must not hold the process open.
+setTimeout(() => process.exit(status), 1000).unref();
