@@ -132,14 +132,14 @@ function providerFor(opts: Options, mock: MockServer | undefined, deps: DeviceFl
 }
 
 /** Presses "Approve" on the mock's verification page over HTTP, exactly as a browser would post it. */
-async function approveLikeAPerson(verificationUri: string, userCode: string): Promise<void> {
+async function approveLikeAPerson(verificationUri: string, userCode: string, say: (line: string) => void): Promise<void> {
   const res = await fetch(verificationUri.split("?")[0] ?? verificationUri, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ user_code: userCode, action: "approve" }).toString(),
   });
   await res.text();
-  console.log(`   approved on the verification page (HTTP ${res.status}), as a person would`);
+  say(`   approved on the verification page (HTTP ${res.status}), as a person would`);
 }
 
 function expiryText(expiresAt: number | undefined): string {
@@ -226,19 +226,21 @@ async function run(opts: Options, signal: AbortSignal): Promise<void> {
     else console.log("   or scan the QR code of that page");
     console.log(qrCode(link).replace(/^/gm, "   "));
 
-    let approval: NodeJS.Timeout | undefined;
-    let approvalDone: Promise<void> = Promise.resolve();
-    if (mock && !opts.interactive) {
-      console.log(`   (the demo approves on that page in ${AUTO_APPROVE_MS / 1000} s; --interactive waits for you)`);
-      approvalDone = new Promise<void>((resolve, reject) => {
-        approval = setTimeout(() => approveLikeAPerson(code.verificationUri, code.userCode).then(resolve, reject), AUTO_APPROVE_MS);
-      });
-    } else {
-      console.log("   (waiting for a person to approve; Ctrl-C stops)");
-    }
+    const auto = mock !== undefined && !opts.interactive;
+    if (auto) console.log(`   (the demo approves on that page in ${AUTO_APPROVE_MS / 1000} s; --interactive waits for you)`);
+    else console.log("   (waiting for a person to approve; Ctrl-C stops)");
 
     console.log("2. Waiting for approval");
     const progress = new ProgressLine(process.stdout);
+    let approval: NodeJS.Timeout | undefined;
+    let approvalDone: Promise<void> = Promise.resolve();
+    if (auto) {
+      approvalDone = new Promise<void>((resolve, reject) => {
+        const press = () => approveLikeAPerson(code.verificationUri, code.userCode, (line) => progress.say(line));
+        approval = setTimeout(() => press().then(resolve, reject), AUTO_APPROVE_MS);
+      });
+      approvalDone.catch(() => {}); // awaited after the wait; not an unhandled rejection meanwhile
+    }
     let tokens: OAuthTokens;
     try {
       tokens = await waitForDeviceToken(provider, code, { ...deps, onEvent: (e) => progress.onEvent(e) });

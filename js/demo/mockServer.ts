@@ -228,7 +228,7 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
     if (withRefresh) refreshTokens.set(refreshToken, { kind, family, scope, state: "live" });
     if (kind === "openai-codex") {
       return {
-        id_token: signer.sign({ iss: url, sub: account.userId, aud: [CODEX_CLIENT_ID], iat, exp, email: account.email, [OPENAI_AUTH_CLAIM]: auth }),
+        id_token: signer.sign({ iss: url, sub: account.userId, aud: [CODEX_CLIENT_ID], iat, exp, jti: randomHandle("id_"), email: account.email, [OPENAI_AUTH_CLAIM]: auth }),
         access_token: signer.sign({ ...common, aud: ["https://api.openai.com/v1"], client_id: CODEX_CLIENT_ID, [OPENAI_AUTH_CLAIM]: auth }),
         refresh_token: refreshToken,
         expires_in: knobs.tokenLifetimeSec,

@@ -60,6 +60,16 @@ export class ProgressLine {
     else this.out.write(`${this.text()}\n`);
   }
 
+  /** Prints a whole line above the live one (plain `console.log` would land inside it). */
+  say(line: string): void {
+    if (this.out.isTTY && this.timer) {
+      this.out.write(`\r\x1b[2K${line}\n`);
+      this.draw();
+    } else {
+      this.out.write(`${line}\n`);
+    }
+  }
+
   /** Ends the live line (the final state stays visible). */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
