@@ -253,3 +253,6 @@ export function decodeTokenClaims(tokens: OAuthTokens): TokenClaims {
 export function codexAuthHeaders(tokens: OAuthTokens): Record<string, string> {
   return guardedSync(() => wasm.codexAuthHeaders(tokens));
 }
+
+export { createMemoryStore, createTokenSession } from "./tokenSession.ts";
+export type { MemoryTokenStore, TokenSession, TokenSessionOptions, TokenStore } from "./tokenSession.ts";

@@ -27,6 +27,7 @@ mod refresh;
 mod request;
 mod revoke;
 mod secret;
+pub mod session;
 mod tokens;
 pub mod wait;
 

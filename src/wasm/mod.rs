@@ -280,3 +280,125 @@ fn codex_headers_impl(tokens: &JsValue) -> Result<String, Error> {
         .fold(crate::json::ObjectWriter::new(), |w, (k, v)| w.string(k, v))
         .finish())
 }
+
+// Token session (js/tokenSession.ts): the JS side keeps the state and the shared refresh; these
+// exports give it the decisions of `crate::session`.
+
+/// The session's provider kind, skew and refresh timeout, validated, with the per-kind defaults.
+#[wasm_bindgen(js_name = sessionConfig)]
+pub fn session_config(provider: JsValue, skew_ms: JsValue, timeout_ms: JsValue) -> JsResult {
+    finish(session_config_impl(&provider, &skew_ms, &timeout_ms))
+}
+
+fn session_config_impl(
+    provider: &JsValue,
+    skew_ms: &JsValue,
+    timeout_ms: &JsValue,
+) -> Result<String, Error> {
+    let p = provider_arg(provider)?;
+    let millis = |v: &JsValue, what: &str| -> Result<Option<f64>, Error> {
+        if v.is_undefined() || v.is_null() {
+            return Ok(None);
+        }
+        v.as_f64().map(Some).ok_or_else(|| {
+            Error::invalid_config(format!("{what} must be a number of milliseconds"))
+        })
+    };
+    let config = crate::session::SessionConfig::new(
+        p.kind,
+        millis(skew_ms, "skewMs")?,
+        millis(timeout_ms, "timeoutMs")?,
+    )?;
+    Ok(config.to_json())
+}
+
+fn session_tokens(v: &JsValue, what: &str) -> Result<Option<Tokens>, Error> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    Tokens::from_json(&to_value(v, what)?).map(Some)
+}
+
+/// Use, adopt or refresh, given `{stored, held, latched, invalidated, spent}`; reads the clock
+/// once. `stored` is what `store.load()` resolved to (`undefined` is refused).
+#[wasm_bindgen(js_name = sessionDecide)]
+pub fn session_decide(view: JsValue, clock: JsValue, skew_ms: JsValue) -> JsResult {
+    finish(session_decide_impl(&view, &clock, &skew_ms))
+}
+
+fn session_decide_impl(
+    view: &JsValue,
+    clock: &JsValue,
+    skew_ms: &JsValue,
+) -> Result<String, Error> {
+    let stored = get(view, "stored");
+    if stored.is_undefined() {
+        return Err(Error::invalid_config(
+            "store.load() must resolve to OAuthTokens or null",
+        ));
+    }
+    let stored = session_tokens(&stored, "stored tokens").map_err(|e| {
+        Error::invalid_config(format!(
+            "store.load() returned tokens the session cannot use: {}",
+            e.message
+        ))
+    })?;
+    let held = session_tokens(&get(view, "held"), "held tokens")?;
+    let latched = session_tokens(&get(view, "latched"), "latched tokens")?;
+    let invalidated = get(view, "invalidated").as_string();
+    let spent = get(view, "spent").as_string();
+    let clock = clock
+        .dyn_ref::<Function>()
+        .ok_or_else(|| Error::invalid_config("clock must be a function"))?;
+    let now = io::read_clock(clock)?;
+    let skew = skew_ms
+        .as_f64()
+        .ok_or_else(|| Error::invalid_config("skewMs must be a number of milliseconds"))?;
+    let view = crate::session::SessionView {
+        stored: stored.as_ref(),
+        held: held.as_ref(),
+        latched: latched.as_ref(),
+        invalidated_access: invalidated.as_deref(),
+        spent_refresh: spent.as_deref(),
+    };
+    Ok(crate::session::decide(&view, now, skew)?.to_json())
+}
+
+/// The session's own error fields (`{code, message, retryable}`) for a failed step: `"refresh"`
+/// with the refresh error's code (`undefined` when that error passes through as it is), or a
+/// store step (`"load"`, `"save"`, `"lock"`, `"lock_skipped"`).
+#[wasm_bindgen(js_name = sessionFailure)]
+pub fn session_failure(step: JsValue, cause_code: JsValue) -> JsValue {
+    use crate::session::{reauth_after, storage_error, StoreStep};
+    let err = match step.as_string().as_deref() {
+        Some("refresh") => cause_code
+            .as_string()
+            .and_then(|c| crate::ErrorCode::parse(&c))
+            .and_then(reauth_after),
+        Some(s) => StoreStep::parse(s).map(storage_error),
+        None => None,
+    };
+    err.and_then(|e| from_json(&e.to_json()).ok())
+        .unwrap_or(JsValue::UNDEFINED)
+}
+
+/// The API request headers for `kind` (`"openai-codex"` or `"rfc8628"`).
+#[wasm_bindgen(js_name = sessionAuthHeaders)]
+pub fn session_auth_headers(kind: JsValue, tokens: JsValue) -> JsResult {
+    finish(session_auth_headers_impl(&kind, &tokens))
+}
+
+fn session_auth_headers_impl(kind: &JsValue, tokens: &JsValue) -> Result<String, Error> {
+    let kind = match kind.as_string().as_deref() {
+        Some("openai-codex") => crate::ProviderKind::OpenAiCodex,
+        Some("rfc8628") => crate::ProviderKind::Rfc8628,
+        _ => return Err(Error::invalid_config("unknown provider kind")),
+    };
+    let tokens = session_tokens(tokens, "tokens")?
+        .ok_or_else(|| Error::invalid_config("tokens must be an OAuthTokens object"))?;
+    let headers = crate::session::auth_headers(kind, &tokens)?;
+    Ok(headers
+        .iter()
+        .fold(crate::json::ObjectWriter::new(), |w, (k, v)| w.string(k, v))
+        .finish())
+}
