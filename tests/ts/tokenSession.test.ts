@@ -235,6 +235,31 @@ describe("invalidate() after a 401", () => {
     assert.deepEqual(await Promise.all([first, second]), [NEW.accessToken, NEW.accessToken]);
     assert.equal(f.calls.length, 1);
   });
+
+  test("a token invalidated while the flight that adopted it is still finishing is refreshed before anyone gets it", async () => {
+    const f = new FakeFetch(NEW_REPLY);
+    const store = new RecordingStore(OLD, [], true);
+    const lock = store.lock!;
+    const release = deferred();
+    const other = valid("at_other", "rt_other");
+    // Another holder stores at_other while this session waits for the lock; releasing the lock
+    // takes a while, and meanwhile the host learns that at_other was rejected.
+    store.lock = async <T>(fn: () => Promise<T>): Promise<T> => {
+      await store.put(other);
+      const r = await lock(fn);
+      await release.promise;
+      return r;
+    };
+    const session = createTokenSession({ provider: codex, fetch: f.fetch, clock: new FakeClock(T0).clock, store });
+    const got = session.getAccessToken();
+    await settle();
+    assert.equal(f.calls.length, 0, "adopted, no refresh yet");
+    session.invalidate("at_other");
+    release.resolve();
+    assert.equal(await got, NEW.accessToken);
+    assert.equal(f.calls.length, 1);
+    assert.equal(f.calls[0]!.body, codexRefreshBody("rt_other"));
+  });
 });
 
 describe("skew", () => {
