@@ -44,16 +44,19 @@ pub(crate) fn classify(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Re
         .and_then(|v| parse_retry_after(v, ctx.now));
     let fail = |e: Error| Err(e.with_status(status).with_retry_after(retry_after));
 
-    let empty = std::str::from_utf8(&resp.body).is_ok_and(|s| js_trim(s).is_empty());
-    let body = if empty { None } else { json::parse(&resp.body) };
+    // The body as `Response.text()` reads it (also natively): a leading byte-order mark dropped,
+    // bytes that are not UTF-8 replaced by U+FFFD.
+    let text = String::from_utf8_lossy(&resp.body);
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text);
+    let empty = js_trim(text).is_empty();
+    let body = if empty {
+        None
+    } else {
+        json::parse(text.as_bytes())
+    };
     let code = body.as_ref().and_then(error_code);
     // A server that echoes a secret we sent as its "error code" must not get it into serverCode.
-    let echoes_secret = |c: &str| {
-        ctx.secrets
-            .iter()
-            .any(|s| s.len() >= 6 && c.contains(&s.to_ascii_lowercase()))
-    };
-    let public_code = code.as_deref().filter(|c| !echoes_secret(c));
+    let public_code = code.as_deref().filter(|c| !echoes_secret(c, ctx.secrets));
     let description = body
         .as_ref()
         .and_then(error_description)
@@ -172,6 +175,27 @@ pub(crate) fn classify(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Re
     )))
 }
 
+/// Whether `code`, as it would be shown (sanitised, see [`crate::error::sanitize_server_code`]),
+/// holds a secret of the request or a 16-character piece of one: sanitising drops characters,
+/// so `"rt_abc!def"` would otherwise come out as the secret `rt_abcdef`.
+fn echoes_secret(code: &str, secrets: &[&str]) -> bool {
+    let shown = crate::error::sanitize_server_code(code).unwrap_or_default();
+    secrets.iter().filter(|s| s.len() >= 6).any(|s| {
+        let secret: String = s
+            .to_ascii_lowercase()
+            .chars()
+            .filter(|c| matches!(c, 'a'..='z' | '0'..='9' | '_' | '.' | '-'))
+            .collect();
+        let window = secret.len().min(16);
+        code.contains(&s.to_ascii_lowercase())
+            || (window >= 6
+                && shown
+                    .as_bytes()
+                    .windows(window)
+                    .any(|w| std::str::from_utf8(w).is_ok_and(|w| secret.contains(w))))
+    })
+}
+
 /// The error code of a body: `error` as a string, else `error.code`, else a top-level `code`;
 /// trimmed and lowercased.
 fn error_code(body: &Value) -> Option<String> {
@@ -246,6 +270,19 @@ pub(crate) fn sanitize_description(text: &str, secrets: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_code_that_becomes_a_secret_once_sanitised_is_an_echo() {
+        let secrets = ["cs_CANARY_fuzz_secret", "short", ""];
+        assert!(echoes_secret("x cs_canary_fuzz!_secret", &secrets));
+        assert!(echoes_secret("CS_CANARY_FUZZ_SECRET", &secrets));
+        assert!(echoes_secret("pre canary_fuzz_secre post", &secrets));
+        assert!(!echoes_secret("invalid_client", &secrets));
+        assert!(
+            !echoes_secret("short", &secrets),
+            "secrets under 6 characters are not matched"
+        );
+    }
 
     #[test]
     fn descriptions_lose_secrets_tokens_and_control_characters() {

@@ -63,9 +63,132 @@ impl Value {
     }
 }
 
-/// Parses JSON text; `None` for anything `JSON.parse` would reject (and for numbers beyond `f64`).
+/// Parses JSON text as `JSON.parse` does; `None` for anything it would reject. Two things it
+/// accepts and serde_json refuses are read on a second pass (see [`relax`]); nesting deeper than
+/// 128 levels is refused (serde_json's recursion limit: a stack guard `JSON.parse` lacks).
 pub fn parse(bytes: &[u8]) -> Option<Value> {
-    serde_json::from_slice(bytes).ok()
+    serde_json::from_slice(bytes)
+        .ok()
+        .or_else(|| serde_json::from_slice(&relax(bytes)?).ok())
+}
+
+/// Rewrites what `JSON.parse` accepts but serde_json refuses, or `None` when there is none:
+/// a number beyond `f64` (JS reads `1e999` as `Infinity`, which every reader of this crate
+/// treats as unusable, so it becomes `null`: an `expires_in` of `1e999` is then "absent", as
+/// the contract says) and a `\u` escape of a lone surrogate (JS keeps it; a Rust string cannot,
+/// so it becomes U+FFFD, as the host's string does when it crosses into the module).
+fn relax(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut changed = false;
+    let mut rest = bytes;
+    while let Some((&b, tail)) = rest.split_first() {
+        if b == b'"' {
+            out.push(b);
+            rest = relax_string(tail, &mut out, &mut changed);
+        } else if b == b'-' || b.is_ascii_digit() {
+            let len = rest
+                .iter()
+                .position(|c| !matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                .unwrap_or(rest.len());
+            let (token, tail) = rest.split_at(len);
+            if is_json_number(token) && serde_json::from_slice::<f64>(token).is_err() {
+                out.extend_from_slice(b"null");
+                changed = true;
+            } else {
+                out.extend_from_slice(token);
+            }
+            rest = tail;
+        } else {
+            out.push(b);
+            rest = tail;
+        }
+    }
+    changed.then_some(out)
+}
+
+/// Copies a string body up to and including its closing quote, replacing lone-surrogate
+/// escapes; returns what follows it.
+fn relax_string<'a>(mut rest: &'a [u8], out: &mut Vec<u8>, changed: &mut bool) -> &'a [u8] {
+    let unit = |s: &[u8]| -> Option<u16> {
+        let hex = std::str::from_utf8(s.get(..4)?).ok()?;
+        u16::from_str_radix(hex, 16).ok()
+    };
+    while let Some((&b, tail)) = rest.split_first() {
+        match b {
+            b'"' => {
+                out.push(b);
+                return tail;
+            }
+            b'\\' if tail.first() == Some(&b'u') => {
+                let after = tail.get(1..).unwrap_or_default();
+                match unit(after) {
+                    Some(0xD800..=0xDBFF) => {
+                        let next = after.get(4..).unwrap_or_default();
+                        let low = next
+                            .strip_prefix(b"\\u")
+                            .and_then(unit)
+                            .filter(|l| (0xDC00..=0xDFFF).contains(l));
+                        if low.is_some() {
+                            out.extend_from_slice(rest.get(..12).unwrap_or_default());
+                            rest = rest.get(12..).unwrap_or_default();
+                        } else {
+                            out.extend_from_slice(b"\\uFFFD");
+                            *changed = true;
+                            rest = next;
+                        }
+                    }
+                    Some(0xDC00..=0xDFFF) => {
+                        out.extend_from_slice(b"\\uFFFD");
+                        *changed = true;
+                        rest = after.get(4..).unwrap_or_default();
+                    }
+                    _ => {
+                        out.extend_from_slice(rest.get(..2).unwrap_or(rest));
+                        rest = tail.get(1..).unwrap_or_default();
+                    }
+                }
+            }
+            b'\\' => {
+                out.extend_from_slice(rest.get(..2).unwrap_or(rest));
+                rest = rest.get(2..).unwrap_or_default();
+            }
+            _ => {
+                out.push(b);
+                rest = tail;
+            }
+        }
+    }
+    rest
+}
+
+/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, the JSON number grammar.
+fn is_json_number(t: &[u8]) -> bool {
+    let digits = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_digit()).count();
+    let t = t.strip_prefix(b"-").unwrap_or(t);
+    let int = digits(t);
+    if int == 0 || (int > 1 && t.first() == Some(&b'0')) {
+        return false;
+    }
+    let mut rest = t.get(int..).unwrap_or_default();
+    if let Some(frac) = rest.strip_prefix(b".") {
+        let n = digits(frac);
+        if n == 0 {
+            return false;
+        }
+        rest = frac.get(n..).unwrap_or_default();
+    }
+    if let Some(exp) = rest.strip_prefix(b"e").or_else(|| rest.strip_prefix(b"E")) {
+        let exp = exp
+            .strip_prefix(b"+")
+            .or_else(|| exp.strip_prefix(b"-"))
+            .unwrap_or(exp);
+        let n = digits(exp);
+        if n == 0 {
+            return false;
+        }
+        rest = exp.get(n..).unwrap_or_default();
+    }
+    rest.is_empty()
 }
 
 struct ValueVisitor;
@@ -366,6 +489,52 @@ mod tests {
         ] {
             assert_eq!(parse(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn numbers_beyond_f64_read_as_null_like_json_parse_infinity() {
+        let v = parse(br#"{"a":1e999,"b":-1e400,"c":[1E+309],"d":"1e999","e":5}"#).unwrap();
+        assert_eq!(v.get("a"), Some(&Value::Null));
+        assert_eq!(v.get("b"), Some(&Value::Null));
+        assert_eq!(v.get("c"), Some(&Value::Array(vec![Value::Null])));
+        assert_eq!(v.get("d"), Some(&Value::String("1e999".into())));
+        assert_eq!(v.get("e"), Some(&Value::Number(5.0)));
+        let huge = format!(r#"{{"n":{}}}"#, "9".repeat(400));
+        assert_eq!(parse(huge.as_bytes()).unwrap().get("n"), Some(&Value::Null));
+        // What JSON.parse rejects stays rejected.
+        for bad in [
+            &b"{\"a\":01e999}"[..],
+            b"{\"a\":1e999x}",
+            b"[1e]",
+            b"[-]",
+            b"[1.e5]",
+        ] {
+            assert_eq!(parse(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn lone_surrogate_escapes_read_as_the_replacement_character() {
+        let v = parse(br#"["\ud800 x","\udc00","\ud83d\ude00","\\ud800","\ud800\u0041"]"#).unwrap();
+        let strings: Vec<&str> = match &v {
+            Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        assert_eq!(
+            strings,
+            [
+                "\u{FFFD} x",
+                "\u{FFFD}",
+                "\u{1F600}",
+                "\\ud800",
+                "\u{FFFD}A"
+            ]
+        );
+        assert_eq!(
+            parse(br#"["\ud800"#),
+            None,
+            "an unterminated string stays invalid"
+        );
     }
 
     #[test]

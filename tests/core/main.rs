@@ -10,6 +10,8 @@ mod classification;
 mod device_authorization;
 mod exchange;
 mod expiry_and_claims;
+mod fuzz_corpus;
+mod hostile;
 mod poll;
 mod provider;
 mod refresh;

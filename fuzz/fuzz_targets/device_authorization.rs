@@ -1,0 +1,3 @@
+#![no_main]
+//! Fuzz target `device_authorization`: the body lives in ../targets.rs (shared with the native corpus replay).
+libfuzzer_sys::fuzz_target!(|data: &[u8]| oauth_device_flow_fuzz::device_authorization(data));

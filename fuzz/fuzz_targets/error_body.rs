@@ -1,0 +1,3 @@
+#![no_main]
+//! Fuzz target `error_body`: the body lives in ../targets.rs (shared with the native corpus replay).
+libfuzzer_sys::fuzz_target!(|data: &[u8]| oauth_device_flow_fuzz::error_body(data));
