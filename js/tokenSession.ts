@@ -336,13 +336,22 @@ class Session {
     const lock = this.store.lock;
     if (lock === undefined) return fn();
     let run: Promise<T> | undefined;
-    const body = (): Promise<T> => (run ??= fn());
+    let gaveUp: OAuthDeviceFlowError | undefined;
+    const body = (): Promise<T> => {
+      if (run === undefined && gaveUp !== undefined) {
+        // Too late: the caller already has its error. Never refresh outside the caller's view.
+        const late = Promise.reject(gaveUp);
+        late.catch(() => undefined);
+        return late;
+      }
+      return (run ??= fn());
+    };
     try {
       await lock.call(this.store, body);
     } catch {
-      if (run === undefined) throw storageError("lock");
+      if (run === undefined) throw (gaveUp = storageError("lock"));
     }
-    if (run === undefined) throw storageError("lock_skipped");
+    if (run === undefined) throw (gaveUp = storageError("lock_skipped"));
     return run;
   }
 }

@@ -259,6 +259,21 @@ describe("store failures: storage_error", () => {
     assert.equal(f.calls.length, 0);
   });
 
+  test("a lock that gives up but runs the session's function later does not refresh behind the caller's back", async () => {
+    const f = new FakeFetch(NEW_REPLY);
+    const store = new RecordingStore(OLD, [], true);
+    let late: (() => Promise<unknown>) | undefined;
+    store.lock = async <T>(fn: () => Promise<T>): Promise<T> => {
+      late = fn;
+      throw new Error("lock timed out");
+    };
+    await rejectsWith(sessionOver(store, f).getAccessToken(), { code: "storage_error" });
+    await assert.rejects(late!(), (e: unknown) => e instanceof OAuthDeviceFlowError && e.code === "storage_error");
+    await new Promise((r) => setImmediate(r));
+    assert.equal(f.calls.length, 0);
+    assert.equal(store.saves.length, 0);
+  });
+
   test("a lock that rewraps the session's failure still gives the session's own error", async () => {
     const f = new FakeFetch(json(503, {}));
     const store = new RecordingStore(OLD, [], true);
