@@ -61,6 +61,8 @@ export interface MockKnobs {
   slowDown: number;
   /** rfc8628: rotate refresh tokens on refresh (OpenAI always rotates). */
   rotateRefreshTokens: boolean;
+  /** Decides every pending code by itself after `afterPolls` pending answers (no page needed). */
+  autoDecide: { action: "approve" | "deny"; afterPolls: number } | undefined;
   /** Pending faults, consumed in order of matching. */
   faults: MockFault[];
 }
@@ -116,6 +118,7 @@ interface DeviceGrant {
   scope: string | undefined;
   expiresAt: number;
   state: "pending" | "approved" | "denied" | "consumed";
+  polls: number;
   /** openai-codex, once approved: what the poll hands out, and the challenge the exchange checks. */
   authorizationCode?: string;
   codeVerifier?: string;
@@ -185,6 +188,7 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
     codeLifetimeSec: options.codeLifetimeSec ?? 900,
     slowDown: options.slowDown ?? 0,
     rotateRefreshTokens: options.rotateRefreshTokens ?? true,
+    autoDecide: options.autoDecide,
     faults: [],
   };
   const log: LoggedRequest[] = [];
@@ -208,6 +212,7 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
       scope,
       expiresAt: clock() + knobs.codeLifetimeSec * 1000,
       state: "pending",
+      polls: 0,
     };
     grantsByDeviceCode.set(grant.deviceCode, grant);
     grantsByUserCode.set(normalizeUserCode(userCode), grant);
@@ -261,6 +266,15 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
     return true;
   }
 
+  /** Counts a poll of a live code and applies the autoDecide knob. */
+  function countPoll(grant: DeviceGrant): void {
+    grant.polls += 1;
+    const auto = knobs.autoDecide;
+    if (auto && grant.state === "pending" && grant.polls > auto.afterPolls) {
+      decide(grant.userCode, auto.action === "approve" ? "approved" : "denied");
+    }
+  }
+
   /** Answers slow_down for the next N polls when the knob says so. */
   function takeSlowDown(): boolean {
     if (knobs.slowDown <= 0) return false;
@@ -291,6 +305,7 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
       return openaiError(400, "invalid_request", "Unknown device authorization.");
     }
     if (grant.state === "consumed") return openaiError(400, "invalid_grant", "This device authorization was already used.");
+    if (clock() < grant.expiresAt) countPoll(grant);
     if (grant.state === "denied") return openaiError(403, "access_denied", "The user denied the sign-in.");
     if (clock() >= grant.expiresAt) return openaiError(403, "deviceauth_expired", "The code expired.");
     if (takeSlowDown()) return openaiError(403, "slow_down", "Polling too fast.");
@@ -416,6 +431,7 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
       if (!grant || grant.kind !== "rfc8628" || grant.state === "consumed") {
         return oauthError(400, "invalid_grant", "Unknown or used device code.");
       }
+      if (clock() < grant.expiresAt) countPoll(grant);
       if (grant.state === "denied") return oauthError(400, "access_denied", "The user denied the request.");
       if (clock() >= grant.expiresAt) return oauthError(400, "expired_token", "The device code expired.");
       if (takeSlowDown()) return oauthError(400, "slow_down", "Polling too fast.");

@@ -133,6 +133,27 @@ describe("mock faults", () => {
     }));
 });
 
+describe("mock knobs", () => {
+  test("autoDecide approve after 2 polls: two pending answers, then tokens, with no page involved", () =>
+    withMock({ autoDecide: { action: "approve", afterPolls: 2 } }, async (mock) => {
+      const provider = codexProvider(mock);
+      const code = await requestDeviceCode(provider, realDeps());
+      assert.equal((await pollDeviceToken(provider, code, realDeps())).status, "pending");
+      assert.equal((await pollDeviceToken(provider, code, realDeps())).status, "pending");
+      assert.equal((await pollDeviceToken(provider, code, realDeps())).status, "success");
+      assert.equal(mock.count("/codex/device"), 0);
+    }));
+
+  test("autoDecide deny (set live on the knobs) makes the next rfc8628 poll access_denied", () =>
+    withMock({}, async (mock) => {
+      const provider = rfcProvider(mock);
+      const code = await requestDeviceCode(provider, realDeps());
+      assert.equal((await pollDeviceToken(provider, code, realDeps())).status, "pending");
+      mock.knobs.autoDecide = { action: "deny", afterPolls: 0 };
+      await rejectsWith(pollDeviceToken(provider, code, realDeps()), { code: "access_denied", status: 400, serverCode: "access_denied" });
+    }));
+});
+
 describe("mock plumbing", () => {
   test("the log records method, path, query, lowercased headers and body; count() counts by path and method", () =>
     withMock({}, async (mock) => {
