@@ -16,11 +16,11 @@
 
 use oauth_device_flow::json::{self, Value};
 use oauth_device_flow::{
-    code_exchange_request, decode_claims, is_access_token_expired, jwt, openai_codex_provider,
-    process_code_exchange, process_device_authorization, process_poll, process_refresh,
-    process_revocation, rfc8628_provider, DeviceCode, Error, ErrorCode, HttpResponse, PollResult,
-    PollStep, Provider, ProviderKind, RefreshInput, Secret, Step, Tokens, MAX_INTERVAL_MS,
-    MIN_INTERVAL_MS,
+    check_endpoint, code_exchange_request, decode_claims, is_access_token_expired, jwt,
+    openai_codex_provider, process_code_exchange, process_device_authorization, process_poll,
+    process_refresh, process_revocation, rfc8628_provider, DeviceCode, Error, ErrorCode,
+    HttpResponse, PollResult, PollStep, Provider, ProviderKind, RefreshInput, Secret, Step, Tokens,
+    MAX_INTERVAL_MS, MIN_INTERVAL_MS,
 };
 use std::sync::OnceLock;
 
@@ -279,6 +279,22 @@ fn check_device_code(code: &DeviceCode, p: &Provider) {
         "lifetime {lifetime}"
     );
     assert!(!code.device_code.expose().is_empty() && !code.user_code.is_empty());
+    assert!(
+        !code.user_code.chars().any(char::is_control),
+        "a user code with control characters"
+    );
+    for uri in [
+        Some(&code.verification_uri),
+        code.verification_uri_complete.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        assert!(
+            check_endpoint("verificationUri", uri).is_ok(),
+            "the user is sent to {uri:?}"
+        );
+    }
     if p.kind == ProviderKind::OpenAiCodex {
         assert_eq!(Some(&code.verification_uri), p.verification_uri.as_ref());
     } else {

@@ -3,6 +3,7 @@
 //! lives 15 minutes); an RFC 8628 server takes a form and answers the standard fields.
 
 use crate::classify::{classify, Reply, ReplyContext};
+use crate::endpoint::check_endpoint;
 use crate::error::Error;
 use crate::fields::{
     expires_in, input_opt_string, input_string, interval_ms, reply_opt_string, reply_string,
@@ -95,6 +96,18 @@ pub fn device_authorization_request(p: &Provider) -> HttpRequest {
     }
 }
 
+/// The code the user types: shown by the host, so control characters (terminal escapes) are
+/// refused like a missing code.
+fn user_code(body: &Value, step: &str) -> Result<String, Error> {
+    let code = reply_string(body, step, &["user_code", "usercode"])?;
+    if code.chars().any(char::is_control) {
+        return Err(Error::invalid_response(format!(
+            "The {step} reply's \"user_code\" contains control characters."
+        )));
+    }
+    Ok(code)
+}
+
 /// Reads the reply; `now` is the operation's one clock reading, the base of `expiresAt`.
 pub fn process_device_authorization(
     p: &Provider,
@@ -135,8 +148,16 @@ pub fn process_device_authorization(
         let code = reply_string(&body, step, &["device_code"]).map_err(with_status)?;
         let uri = reply_string(&body, step, &["verification_uri", "verification_url"])
             .map_err(with_status)?;
+        // The user is sent there: only a URL an endpoint could be (https:, or http: to the
+        // loopback host; no `javascript:`, no userinfo, no control characters).
+        if check_endpoint("verification_uri", &uri).is_err() {
+            return Err(with_status(Error::invalid_response(
+                "The device authorization reply's \"verification_uri\" is not a usable https: URL.",
+            )));
+        }
         let complete = reply_opt_string(&body, "verification_uri_complete")
-            .or_else(|| reply_opt_string(&body, "verification_url_complete"));
+            .or_else(|| reply_opt_string(&body, "verification_url_complete"))
+            .filter(|u| check_endpoint("verification_uri_complete", u).is_ok());
         let lifetime = expires_in(&body).map(|s| s * 1000.0).ok_or_else(|| {
             with_status(Error::invalid_response(
                 "The device authorization reply has no usable \"expires_in\" (seconds, 1 to 31536000).",
@@ -146,7 +167,7 @@ pub fn process_device_authorization(
     };
     Ok(DeviceCode {
         device_code: Secret::new(device_code),
-        user_code: reply_string(&body, step, &["user_code", "usercode"]).map_err(with_status)?,
+        user_code: user_code(&body, step).map_err(with_status)?,
         verification_uri,
         verification_uri_complete,
         interval_ms: interval_ms(&body),

@@ -3,7 +3,8 @@
 //! token in clear text. The check is deliberately stricter than a browser's URL parser: userinfo,
 //! backslashes, whitespace and control characters are refused outright (they are how
 //! "`http://localhost@evil`" style confusions are built), and only the literal loopback spellings
-//! count (`localhost`, four decimal octets starting with 127, `[::1]`).
+//! count (`localhost`, four decimal octets starting with 127, `[::1]`). An `http:` URL whose host,
+//! as a parser reads it, is not loopback is `insecure_endpoint` before any of that.
 
 use crate::error::{Error, ErrorCode};
 
@@ -13,13 +14,8 @@ pub fn check_endpoint(name: &str, url: &str) -> Result<(), Error> {
     if url.is_empty() {
         return Err(bad("it is empty"));
     }
-    if url
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
-    {
-        return Err(bad(
-            "it contains whitespace, control characters or a backslash",
-        ));
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("it contains whitespace or control characters"));
     }
     let Some((scheme, rest)) = url.split_once("://") else {
         return Err(bad("it is not an absolute URL (scheme://host/...)"));
@@ -27,6 +23,20 @@ pub fn check_endpoint(name: &str, url: &str) -> Result<(), Error> {
     let scheme = scheme.to_ascii_lowercase();
     if scheme != "https" && scheme != "http" {
         return Err(insecure(name, url));
+    }
+    // Clear text goes to the host a URL parser reads: after the last `@` of an authority that
+    // ends at the first `/`, `\`, `?` or `#`. When that host is not loopback the URL is insecure,
+    // whatever else is wrong with it, so `http://127.0.0.1@evil.example` and
+    // `http://evil.example\@localhost` are named for what they are.
+    if scheme == "http" {
+        if let Some((host, _)) = split_host_port(parser_host_port(rest)) {
+            if !host.is_empty() && !is_loopback(host) {
+                return Err(insecure(name, url));
+            }
+        }
+    }
+    if url.contains('\\') {
+        return Err(bad("it contains a backslash"));
     }
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let authority = rest.get(..authority_end).unwrap_or("");
@@ -52,8 +62,28 @@ pub fn check_endpoint(name: &str, url: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// `host[:port]` of an authority as a URL parser splits it (see [`check_endpoint`]).
+fn parser_host_port(after_scheme: &str) -> &str {
+    let end = after_scheme
+        .find(['/', '\\', '?', '#'])
+        .unwrap_or(after_scheme.len());
+    let authority = after_scheme.get(..end).unwrap_or("");
+    authority.rsplit('@').next().unwrap_or(authority)
+}
+
 fn insecure(name: &str, url: &str) -> Error {
     // The URL of an endpoint is configuration, not a secret: naming it helps the user fix it.
+    // Userinfo may hold a password, so it is not shown.
+    let url = match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find(['/', '\\', '?', '#']).unwrap_or(rest.len());
+            match rest.get(..end).and_then(|a| a.rfind('@')) {
+                Some(at) => format!("{scheme}://[redacted]@{}", rest.get(at + 1..).unwrap_or("")),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    };
     let shown: String = url.chars().take(200).collect();
     Error::new(
         ErrorCode::InsecureEndpoint,
@@ -131,9 +161,33 @@ mod tests {
             "http://[0:0:0:0:0:0:0:1]/t",
             "ftp://example.com/t",
             "javascript://x",
+            // Look-alikes: the host a URL parser reads is not loopback.
+            "http://127.0.0.1@example.com/t",
+            "http://localhost@evil.com/t",
+            "http://127.0.0.1:80@evil.com/t",
+            "http://evil.com\\@localhost/t",
+            "http://evil.com#@127.0.0.1/t",
+            "http://evil.com?@localhost/t",
         ] {
             assert_eq!(code(url), Some(ErrorCode::InsecureEndpoint), "{url}");
         }
+    }
+
+    #[test]
+    fn an_insecure_endpoint_message_names_the_url_without_its_userinfo() {
+        let e = check_endpoint("tokenEndpoint", "http://user:pa55word@evil.com/t").unwrap_err();
+        assert_eq!(e.code, ErrorCode::InsecureEndpoint);
+        assert!(
+            e.message.ends_with("http://[redacted]@evil.com/t"),
+            "{}",
+            e.message
+        );
+        let e = check_endpoint("tokenEndpoint", "http://evil.com/t?x=@y").unwrap_err();
+        assert!(
+            e.message.ends_with("http://evil.com/t?x=@y"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
@@ -142,8 +196,10 @@ mod tests {
             "",
             "auth.example.com/token",
             "https:auth.example.com",
-            "http://localhost@evil.com/t",
-            "http://evil.com\\@localhost/t",
+            "http://evil@localhost/t",
+            "https://user@example.com/t",
+            "https://evil.com\\@localhost/t",
+            "http://[::1].evil.com/t",
             "https://exa mple.com/",
             "https://example.com/\n",
             "https://:443/t",

@@ -287,6 +287,13 @@ fn check(c: &Corpus, case: &Value, outcome: &Outcome) -> Vec<String> {
             if let Some(u) = expect.get("userCode").and_then(Value::as_str) {
                 diff("userCode", d.user_code.clone(), u.into());
             }
+            if let Some(v) = expect.get("verificationUriComplete") {
+                diff(
+                    "verificationUriComplete",
+                    format!("{:?}", d.verification_uri_complete.as_deref()),
+                    format!("{:?}", v.as_str()),
+                );
+            }
         }
         Outcome::Pending(ms) | Outcome::SlowDown(ms) => {
             if let Some(want) = num("intervalMs") {
@@ -364,6 +371,10 @@ fn the_hostile_corpus_has_60_cases_in_every_category_the_issue_names() {
         "content-type",
         "duplicates",
         "unicode",
+        "urls",
+        "bytes",
+        "echo",
+        "retry-after",
     ] {
         assert!(categories.contains(needed), "no {needed} case");
     }

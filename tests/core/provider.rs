@@ -146,7 +146,8 @@ fn malformed_or_confusable_urls_are_invalid_config() {
     for issuer in [
         "",
         "auth.openai.com",
-        "http://localhost@evil.example",
+        "http://evil@localhost",
+        "https://user@auth.openai.com",
         "https://auth.openai.com?x=1",
         "https://auth.openai.com#frag",
         "https://exa mple.com",

@@ -44,6 +44,7 @@ interface HostileCase {
     intervalMs?: number;
     expiresInMs?: number | null;
     userCode?: string;
+    verificationUriComplete?: string | null;
     accessToken?: string;
     refreshToken?: string;
     tokenType?: string;
@@ -147,6 +148,10 @@ function checkSuccess(c: HostileCase, value: unknown): void {
       if (x.intervalMs !== undefined) assert.equal(d.intervalMs, x.intervalMs, "intervalMs");
       if (x.expiresInMs !== undefined) assert.equal(d.expiresAt - corpus.now, x.expiresInMs, "expiresAt");
       if (x.userCode !== undefined) assert.equal(d.userCode, x.userCode, "userCode");
+      if (x.verificationUriComplete !== undefined) {
+        assert.equal(d.verificationUriComplete, x.verificationUriComplete ?? undefined, "verificationUriComplete");
+        if (x.verificationUriComplete === null) assert.ok(!("verificationUriComplete" in d), "an absent field is left out");
+      }
       assert.equal(d.deviceCode.length > 0, true);
       return;
     }

@@ -50,12 +50,16 @@ const refused: Array<[string, OAuthErrorCode]> = [
   ["ftp://127.0.0.1/token", "insecure_endpoint"],
   ["file:///etc/passwd", "insecure_endpoint"],
   ["ws://localhost/token", "insecure_endpoint"],
+  // The host a URL parser reads (after the last "@", before the first "/", "\\", "?" or "#").
+  ["http://127.0.0.1@example.com/token", "insecure_endpoint"],
+  ["http://localhost@evil.example/token", "insecure_endpoint"],
+  ["http://127.0.0.1:80@evil.example/token", "insecure_endpoint"],
+  ["http://user:pa55word@evil.example/token", "insecure_endpoint"],
+  ["http://evil.example\\@127.0.0.1/token", "insecure_endpoint"],
   // Userinfo, backslashes, whitespace and brackets that do not close are refused as malformed.
-  ["http://127.0.0.1@example.com/token", "invalid_config"],
-  ["http://localhost@evil.example/token", "invalid_config"],
-  ["http://127.0.0.1:80@evil.example/token", "invalid_config"],
+  ["http://evil@127.0.0.1/token", "invalid_config"],
   ["https://user:pass@idp.example.com/token", "invalid_config"],
-  ["http://evil.example\\@127.0.0.1/token", "invalid_config"],
+  ["https://idp.example.com\\@localhost/token", "invalid_config"],
   ["http://[::1].evil.example/token", "invalid_config"],
   [" https://idp.example.com/token", "invalid_config"],
   ["https://idp.example.com/token\n", "invalid_config"],
@@ -111,6 +115,8 @@ describe("endpoints are checked before any request", () => {
     });
 
     test(`${JSON.stringify(url)} -> ${code} from the factories`, () => {
+      const e = throwsWith(() => rfc8628Provider({ clientId: "cli", deviceAuthorizationEndpoint: url, tokenEndpoint: "https://idp.example.com/t" }), { code });
+      assert.doesNotMatch(e.message, /pa55word|user:pass/, "no password in the message");
       throwsWith(() => rfc8628Provider({ clientId: "cli", deviceAuthorizationEndpoint: "https://idp.example.com/d", tokenEndpoint: url }), { code });
       if (!url.endsWith("/token")) return;
       throwsWith(() => openaiCodexProvider({ issuer: url.slice(0, -"/token".length) }), { code });
