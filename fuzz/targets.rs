@@ -557,7 +557,18 @@ pub fn numbers(data: &[u8]) {
         let parsed = json::parse(value.as_bytes());
         if let Some(v) = &parsed {
             let got = json::number_like(v);
-            assert_eq!(got, reference_number(v), "number_like({value})");
+            let want = reference_number(v);
+            match (got, want, v) {
+                // README: numeric strings are read exactly up to 15 significant digits; longer
+                // ones may differ in the last binary place.
+                (Some(g), Some(w), Value::String(s)) if significant_digits(s) > 15 => {
+                    assert!(
+                        (g - w).abs() <= w.abs() * 1e-15,
+                        "number_like({value}): {g} vs {w}"
+                    )
+                }
+                _ => assert_eq!(got, want, "number_like({value})"),
+            }
         }
         for variant in [Variant::Codex, Variant::Rfc] {
             let p = variant.provider();
@@ -580,6 +591,19 @@ pub fn numbers(data: &[u8]) {
             }
         }
     }
+}
+
+/// Significant digits of a plain decimal string (leading and trailing zeros not counted).
+fn significant_digits(s: &str) -> usize {
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    let frac = s
+        .split_once('.')
+        .map_or("", |(_, f)| f.trim_matches(json::is_js_whitespace));
+    let trailing = frac.len() - frac.trim_end_matches('0').len();
+    digits
+        .trim_start_matches('0')
+        .len()
+        .saturating_sub(trailing)
 }
 
 /// The contract's number rule, written independently of the core.
