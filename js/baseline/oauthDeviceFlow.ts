@@ -19,7 +19,7 @@ import type {
   WaitDeps,
 } from "../oauthDeviceFlow.ts";
 import { OAuthDeviceFlowError, configError } from "./error.ts";
-import { isObject, own, openaiCodexProvider, rfc8628Provider, validateProvider } from "./provider.ts";
+import { checkEndpoint, isObject, own, openaiCodexProvider, rfc8628Provider, validateProvider } from "./provider.ts";
 import {
   classify,
   expiresIn,
@@ -27,6 +27,7 @@ import {
   jwtExpiresAt,
   jwtPayload,
   MAX_BODY_BYTES,
+  MAX_TIME_MS,
   replyOptString,
   replyString,
   type Reply,
@@ -58,6 +59,8 @@ const MAX_INTERVAL_MS = 3_600_000;
 const SLOW_DOWN_STEP_MS = 5000;
 const MAX_RETRY_DELAY_MS = 60_000;
 const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
+/** Control characters (Unicode Cc): never in a header value or a code shown to the user. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 // ---------------------------------------------------------------------------------------------
 // Host arguments
@@ -121,8 +124,8 @@ function readClock(clock: unknown): number {
   } catch {
     reading = NaN;
   }
-  if (typeof reading !== "number" || !Number.isFinite(reading) || reading < 0) {
-    throw configError("clock() must return a finite number of milliseconds since the Unix epoch (>= 0)");
+  if (typeof reading !== "number" || !(reading >= 0 && reading <= MAX_TIME_MS)) {
+    throw configError("clock() must return milliseconds since the Unix epoch (a finite number from 0 to 8.64e15)");
   }
   return reading;
 }
@@ -342,24 +345,40 @@ export async function requestDeviceCode(provider: OAuthProvider, deps: DeviceFlo
   );
   if (c.kind !== "success") throw new OAuthDeviceFlowError("invalid_response", "The reply is a polling answer.");
   const { body, details } = c;
+  // The user types this code and is sent to that URL: no control characters, only a usable endpoint.
+  const userCode = replyString(body, step, ["user_code", "usercode"], details);
+  if (CONTROL.test(userCode)) {
+    throw new OAuthDeviceFlowError("invalid_response", 'The device authorization reply\'s "user_code" contains control characters.', details);
+  }
+  const usable = (url: string) => {
+    try {
+      checkEndpoint("verification_uri", url);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const code: DeviceCode = codex
     ? {
         deviceCode: replyString(body, step, ["device_auth_id"], details),
-        userCode: replyString(body, step, ["user_code", "usercode"], details),
+        userCode,
         verificationUri: p.verificationUri ?? "",
         intervalMs: intervalMs(body),
         expiresAt: now + (expiresIn(body) ?? OPENAI_CODE_LIFETIME_MS / 1000) * 1000,
       }
     : {
         deviceCode: replyString(body, step, ["device_code"], details),
-        userCode: replyString(body, step, ["user_code", "usercode"], details),
+        userCode,
         verificationUri: replyString(body, step, ["verification_uri", "verification_url"], details),
         intervalMs: intervalMs(body),
         expiresAt: 0,
       };
   if (!codex) {
+    if (!usable(code.verificationUri)) {
+      throw new OAuthDeviceFlowError("invalid_response", 'The device authorization reply\'s "verification_uri" is not a usable https: URL.', details);
+    }
     const complete = replyOptString(body, "verification_uri_complete") ?? replyOptString(body, "verification_url_complete");
-    if (complete !== undefined) code.verificationUriComplete = complete;
+    if (complete !== undefined && usable(complete)) code.verificationUriComplete = complete;
     const seconds = expiresIn(body);
     if (seconds === undefined) {
       throw new OAuthDeviceFlowError("invalid_response", 'The device authorization reply has no usable "expires_in".', details);
@@ -367,10 +386,10 @@ export async function requestDeviceCode(provider: OAuthProvider, deps: DeviceFlo
     code.expiresAt = now + seconds * 1000;
   }
   // The contract's field order (verificationUriComplete before intervalMs), for readable output.
-  const { deviceCode, userCode, verificationUri, verificationUriComplete, intervalMs: iv, expiresAt } = code;
+  const { deviceCode, verificationUri, verificationUriComplete, intervalMs: iv, expiresAt } = code;
   return {
     deviceCode,
-    userCode,
+    userCode: code.userCode,
     verificationUri,
     ...(verificationUriComplete === undefined ? {} : { verificationUriComplete }),
     intervalMs: iv,
@@ -675,8 +694,6 @@ export function decodeTokenClaims(tokens: OAuthTokens): TokenClaims {
   else if (Array.isArray(aud)) claims.audience = aud.filter((a): a is string => typeof a === "string");
   return claims;
 }
-
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 export function codexAuthHeaders(tokens: OAuthTokens): Record<string, string> {
   const access = get(tokens, "accessToken");

@@ -16,8 +16,8 @@ export const isObject = (v: unknown): v is Obj => typeof v === "object" && v !==
 /** Own property only: a reply or a host object never reaches into Object.prototype. */
 export const own = (o: Obj, key: string): unknown => (Object.hasOwn(o, key) ? o[key] : undefined);
 
-// Whitespace (Unicode White_Space), control characters (Cc) and the backslash.
-const BAD_URL_CHAR = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u0000-\u001f\u007f-\u009f\\]/;
+// Whitespace (Unicode White_Space) and control characters (Cc).
+const BAD_URL_CHAR = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u0000-\u001f\u007f-\u009f]/;
 
 function isLoopback(host: string): boolean {
   if (host.toLowerCase() === "localhost" || host === "[::1]") return true;
@@ -29,41 +29,49 @@ function isLoopback(host: string): boolean {
   );
 }
 
+/** `host[:port]` or `[v6]:port` split; undefined when the brackets or the port separator are malformed. */
+function splitHostPort(authority: string): { host: string; port?: string } | undefined {
+  if (authority.startsWith("[")) {
+    const close = authority.indexOf("]");
+    if (close < 0) return undefined;
+    const after = authority.slice(close + 1);
+    if (after === "") return { host: authority.slice(0, close + 1) };
+    return after.startsWith(":") ? { host: authority.slice(0, close + 1), port: after.slice(1) } : undefined;
+  }
+  if (/[[\]]/.test(authority)) return undefined;
+  const colon = authority.indexOf(":");
+  return colon < 0 ? { host: authority } : { host: authority.slice(0, colon), port: authority.slice(colon + 1) };
+}
+
 /** Throws `invalid_config` for a malformed URL, `insecure_endpoint` for clear text off loopback. */
 export function checkEndpoint(name: string, url: string): void {
   const bad = (why: string) => configError(`${name} is not a usable URL: ${why}`);
   const insecure = () =>
     new OAuthDeviceFlowError(
       "insecure_endpoint",
-      `${name} must use https: (http: is allowed only for localhost, 127.0.0.0/8 and [::1]): ${[...url].slice(0, 200).join("")}`,
+      `${name} must use https: (http: is allowed only for localhost, 127.0.0.0/8 and [::1])`,
     );
   if (url === "") throw bad("it is empty");
-  if (BAD_URL_CHAR.test(url)) throw bad("it contains whitespace, control characters or a backslash");
+  if (BAD_URL_CHAR.test(url)) throw bad("it contains whitespace or control characters");
   const sep = url.indexOf("://");
   if (sep < 0) throw bad("it is not an absolute URL (scheme://host/...)");
   const scheme = url.slice(0, sep).replace(/[A-Z]/g, (c) => c.toLowerCase());
   if (scheme !== "https" && scheme !== "http") throw insecure();
   const rest = url.slice(sep + 3);
+  // Clear text goes to the host a URL parser reads (after the last "@", before "/", "\", "?", "#").
+  if (scheme === "http") {
+    const end = rest.search(/[/\\?#]/);
+    const authority = end < 0 ? rest : rest.slice(0, end);
+    const parsed = splitHostPort(authority.slice(authority.lastIndexOf("@") + 1));
+    if (parsed && parsed.host !== "" && !isLoopback(parsed.host)) throw insecure();
+  }
+  if (url.includes("\\")) throw bad("it contains a backslash");
   const end = rest.search(/[/?#]/);
   const authority = end < 0 ? rest : rest.slice(0, end);
   if (authority.includes("@")) throw bad("credentials in the URL are not allowed");
-  let host: string;
-  let port: string | undefined;
-  if (authority.startsWith("[")) {
-    const close = authority.indexOf("]");
-    if (close < 0) throw bad("the host or port is malformed");
-    host = authority.slice(0, close + 1);
-    const after = authority.slice(close + 1);
-    if (after !== "") {
-      if (!after.startsWith(":")) throw bad("the host or port is malformed");
-      port = after.slice(1);
-    }
-  } else {
-    if (/[[\]]/.test(authority)) throw bad("the host or port is malformed");
-    const colon = authority.indexOf(":");
-    host = colon < 0 ? authority : authority.slice(0, colon);
-    port = colon < 0 ? undefined : authority.slice(colon + 1);
-  }
+  const parsed = splitHostPort(authority);
+  if (!parsed) throw bad("the host or port is malformed");
+  const { host, port } = parsed;
   if (host === "") throw bad("the host is missing");
   if (port !== undefined) {
     if (!/^[0-9]{1,5}$/.test(port)) throw bad("the port is malformed");

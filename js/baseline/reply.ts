@@ -60,13 +60,19 @@ function errorCode(body: unknown): string | undefined {
   else if (isObject(error) && typeof own(error, "code") === "string") raw = own(error, "code");
   else raw = own(body, "code");
   if (typeof raw !== "string") return undefined;
-  const code = raw.trim().toLowerCase();
+  const code = asciiLower(raw.trim());
   return code === "" ? undefined : code;
 }
 
+/** Server codes are ASCII: `A`-`Z` only are lowercased (a look-alike letter is not the code). */
+const asciiLower = (s: string): string => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
+
+/** The largest time a JS `Date` holds: clock readings, JWT `exp` and Retry-After stay within it. */
+export const MAX_TIME_MS = 8.64e15;
+
 /** Lowercased, only `[a-z0-9_.-]` kept, at most 64 characters; undefined when nothing is left. */
 export function sanitizeServerCode(raw: string): string | undefined {
-  const cleaned = raw.toLowerCase().replace(/[^a-z0-9_.-]/g, "").slice(0, 64);
+  const cleaned = asciiLower(raw).replace(/[^a-z0-9_.-]/g, "").slice(0, 64);
   return cleaned === "" ? undefined : cleaned;
 }
 
@@ -75,7 +81,7 @@ export function parseRetryAfter(value: string, now: number): number | undefined 
   const v = value.trim();
   if (/^[0-9]+$/.test(v)) {
     const ms = Number(v) * 1000;
-    return Number.isFinite(ms) ? ms : undefined;
+    return ms <= MAX_TIME_MS ? ms : undefined;
   }
   const at = Date.parse(v);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
@@ -103,7 +109,11 @@ export function classify(ctx: ReplyContext, reply: Reply): Classified {
   const body = empty ? NOT_JSON : parseJson(reply.body);
   const isJson = body !== NOT_JSON;
   const code = errorCode(body);
-  const echoesSecret = (c: string) => ctx.secrets.some((s) => s.length >= 6 && c.includes(s.toLowerCase()));
+  // A code holding a secret of the request, as sent or as it would be shown, is not shown at all.
+  const echoesSecret = (c: string) =>
+    ctx.secrets.some(
+      (s) => s.length >= 6 && (c.includes(asciiLower(s)) || (sanitizeServerCode(c) ?? "").includes(sanitizeServerCode(s) ?? "\0")),
+    );
   const publicCode = code !== undefined && !echoesSecret(code) ? sanitizeServerCode(code) : undefined;
 
   // Rule 1: a known protocol code decides, at any status.
@@ -218,9 +228,11 @@ export function jwtPayload(token: string): Record<string, unknown> | undefined {
   return isObject(parsed) ? parsed : undefined;
 }
 
-/** `exp` in epoch ms: a finite, non-negative JSON number only. */
+/** `exp` in epoch ms: a JSON number within the range of a JS date only. */
 export function jwtExpiresAt(token: string): number | undefined {
   const payload = jwtPayload(token);
   const exp = payload === undefined ? undefined : own(payload, "exp");
-  return typeof exp === "number" && Number.isFinite(exp) && exp >= 0 ? exp * 1000 : undefined;
+  if (typeof exp !== "number") return undefined;
+  const ms = exp * 1000;
+  return ms >= 0 && ms <= MAX_TIME_MS ? ms : undefined;
 }

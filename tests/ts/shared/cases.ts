@@ -602,7 +602,8 @@ const named: Case[] = [
       ["scope on openai-codex", (api: Api) => api.openaiCodexProvider({ scope: "x" } as never)],
       ["clientSecret with clientAuth none", (api: Api) => api.rfc8628Provider({ ...RFC_BASE, clientSecret: "s_CANARY_1" })],
       ["client_secret_basic without a secret", (api: Api) => api.rfc8628Provider({ ...RFC_BASE, clientAuth: "client_secret_basic" })],
-      ["a userinfo endpoint", (api: Api) => api.rfc8628Provider({ ...RFC_BASE, tokenEndpoint: "http://localhost@evil.example/t" })],
+      ["a userinfo endpoint", (api: Api) => api.rfc8628Provider({ ...RFC_BASE, tokenEndpoint: "https://user@idp.example.com/t" })],
+      ["a backslash in an https endpoint", (api: Api) => api.rfc8628Provider({ ...RFC_BASE, tokenEndpoint: "https://idp.example.com\\t" })],
       ["an unknown factory option", (api: Api) => api.rfc8628Provider({ ...RFC_BASE, clientSecrett: "x" } as never)],
       ["a header value with a line break", (api: Api) => api.openaiCodexProvider({ headers: { "X-A": "a\r\nb" } })],
       ["an empty clientId", (api: Api) => api.rfc8628Provider({ ...RFC_BASE, clientId: "" })],
@@ -620,6 +621,8 @@ const named: Case[] = [
       ["http to a public host", "http://auth.example.com"],
       ["http to 0177.0.0.1 (not a literal loopback spelling)", "http://0177.0.0.1"],
       ["ftp", "ftp://auth.example.com"],
+      ["a look-alike: loopback userinfo before a public host", "http://127.0.0.1@example.com"],
+      ["a look-alike: a public host before a backslash and loopback", "http://evil.example\\@localhost"],
     ] as const
   ).map(
     ([what, issuer]): Case => ({
@@ -869,6 +872,61 @@ const named: Case[] = [
   ),
   {
     group: "contract",
+    name: "a number beyond the double range (1e400) reads as unusable, like JSON.parse's Infinity: expires_in absent",
+    scenario: {
+      replies: [{ status: 200, body: '{"access_token":"at_new","expires_in":1e400}' }],
+      call: (api, env) => api.refreshAccessToken(codex(api), RT, env.deps),
+    },
+    expect: { outcome: { value: { accessToken: "at_new", tokenType: "Bearer", refreshToken: RT } } },
+  },
+  {
+    group: "contract",
+    name: "a number beyond the double range beside access_denied does not hide the code",
+    scenario: {
+      replies: [{ status: 400, body: '{"error":"access_denied","n":-1e400}' }],
+      call: (api, env) => api.pollDeviceToken(rfc(api), rfcCode(), env.deps),
+    },
+    expect: { outcome: { error: { code: "access_denied", retryable: false, status: 400, serverCode: "access_denied" } } },
+  },
+  {
+    group: "contract",
+    name: "a user code with a control character is invalid_response (it is shown to the user)",
+    scenario: {
+      replies: [json(200, { device_auth_id: CODEX_DC, user_code: "AB\u001b[2JCD" })],
+      call: (api, env) => api.requestDeviceCode(codex(api), env.deps),
+    },
+    expect: { outcome: { error: { code: "invalid_response", retryable: true, status: 200 } } },
+  },
+  {
+    group: "contract",
+    name: "an rfc8628 verification_uri that is not a usable endpoint is invalid_response; an unusable _complete is dropped",
+    scenario: {
+      replies: [
+        json(200, { device_code: RFC_DC, user_code: "U", verification_uri: "javascript://alert(1)", expires_in: 600 }),
+        json(200, {
+          device_code: RFC_DC,
+          user_code: "WDJB-MJHT",
+          verification_uri: "https://idp.example.com/device",
+          verification_uri_complete: "http://evil.example/?user_code=WDJB-MJHT",
+          expires_in: 600,
+        }),
+      ],
+      call: async (api, env) => {
+        const first = await api.requestDeviceCode(rfc(api), env.deps).catch((e: { code: string; status: number }) => [e.code, e.status]);
+        return [first, await api.requestDeviceCode(rfc(api), env.deps)];
+      },
+    },
+    expect: {
+      outcome: {
+        value: [
+          ["invalid_response", 200],
+          { deviceCode: RFC_DC, userCode: "WDJB-MJHT", verificationUri: "https://idp.example.com/device", intervalMs: 5000, expiresAt: T0 + 600_000 },
+        ],
+      },
+    },
+  },
+  {
+    group: "contract",
     name: "rfc8628 device code without a usable expires_in is invalid_response",
     scenario: {
       replies: [json(200, { device_code: RFC_DC, user_code: "U", verification_uri: "https://v", expires_in: "ten" })],
@@ -933,6 +991,49 @@ const named: Case[] = [
     expect: {
       outcome: { error: { code: "oauth_error", retryable: false, status: 400, serverCode: `invalidclient${"x".repeat(51)}` } },
     },
+  },
+  {
+    group: "contract",
+    name: "server codes are lowercased in ASCII only: REFRESH_TO\u212AEN_EXPIRED (KELVIN SIGN) is not refresh_token_expired",
+    scenario: {
+      replies: [json(401, { error: "REFRESH_TO\u212AEN_EXPIRED" })],
+      call: (api, env) => api.refreshAccessToken(codex(api), PREVIOUS, env.deps),
+    },
+    expect: { outcome: { error: { code: "oauth_error", retryable: false, status: 401, serverCode: "refresh_toen_expired" } } },
+  },
+  {
+    group: "contract",
+    name: "a server code that is a secret of the request once sanitised is not shown",
+    scenario: {
+      replies: [json(400, { error: `x ${RT.toUpperCase().replace("_", "!_")}` })],
+      call: (api, env) => api.refreshAccessToken(codex(api), RT, env.deps),
+    },
+    expect: { outcome: { error: { code: "oauth_error", retryable: false, status: 400 } } },
+  },
+  {
+    group: "contract",
+    name: "a clock reading beyond the range of a JS date (8.64e15) is invalid_config",
+    scenario: { call: (api, env) => api.requestDeviceCode(codex(api), { ...env.deps, clock: () => 8.64e15 + 1 }) },
+    expect: { outcome: { error: "invalid_config" }, wire: [] },
+  },
+  {
+    group: "contract",
+    name: "a JWT exp beyond the range of a JS date is ignored; one at its edge is kept",
+    scenario: {
+      sync: true,
+      call: (api) => [
+        api.decodeTokenClaims({ accessToken: jwt({ exp: 8.64e12 + 1 }), tokenType: "Bearer" }),
+        api.decodeTokenClaims({ accessToken: jwt({ exp: 8.64e12 }), tokenType: "Bearer" }),
+        api.decodeTokenClaims({ accessToken: jwt({ exp: -1 }), tokenType: "Bearer" }),
+      ],
+    },
+    expect: { outcome: { value: [{}, { expiresAt: 8.64e15 }, {}] } },
+  },
+  {
+    group: "contract",
+    name: "a Retry-After beyond the range of a JS date is ignored",
+    scenario: { replies: [json(503, {}, { "Retry-After": "8640000000001" })], call: (api, env) => api.refreshAccessToken(codex(api), RT, env.deps) },
+    expect: { outcome: { error: { code: "server_error", retryable: true, status: 503 } } },
   },
   {
     group: "contract",
