@@ -170,7 +170,15 @@ impl Deps {
                     "reading the response body failed",
                 )
                 .await?;
-            value.as_string().ok_or_else(not_response)?.into_bytes()
+            let text = value
+                .dyn_into::<js_sys::JsString>()
+                .map_err(|_| not_response())?;
+            // Refused before it is copied into the module's memory, which never shrinks: a
+            // string of n UTF-16 units has at least n UTF-8 bytes.
+            if text.length() as usize > crate::MAX_BODY_BYTES {
+                return Err(crate::http::too_large(status));
+            }
+            String::from(text).into_bytes()
         } else {
             Vec::new()
         };

@@ -157,6 +157,22 @@ describe("host faults: fetch", () => {
     assert.equal(reads, 0);
   });
 
+  test("a 32 MB body without Content-Length is invalid_response and is not copied into the module's memory", async () => {
+    const big = "x".repeat(32 * 1024 * 1024);
+    const value = fakeResponse({ text: async () => big });
+    const before = process.memoryUsage().external;
+    for (let i = 0; i < 3; i++) {
+      await callRejects(() => refreshAccessToken(codex, RT, deps(new FakeFetch({ kind: "resolve", value }), new FakeClock(T0))), {
+        code: "invalid_response",
+        status: 200,
+      });
+    }
+    // WebAssembly memory never shrinks: a copied body would stay as 32 MB of external memory.
+    const grown = process.memoryUsage().external - before;
+    assert.ok(grown < 8 * 1024 * 1024, `external memory grew by ${grown} bytes`);
+    await assertStillWorks();
+  });
+
   test("a fetch that returns a plain response object instead of a promise is tolerated", async () => {
     const f = (() => ({ status: 200, headers: { get: () => null }, text: async () => '{"access_token":"at_sync"}' })) as unknown as DeviceFlowDeps["fetch"];
     const t = await refreshAccessToken(codex, "rt", { fetch: f, clock: new FakeClock(T0).clock });
