@@ -243,11 +243,24 @@ export interface Explanation {
   at: number;
 }
 
+const LONE_ESCAPE = /\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}/g;
+const LONE_RAW = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const DEEP = /\[{120,}\]{120,}/g;
+
+/** Features of a reply's text that a documented difference names, and how to remove each. */
+const TEXT_FEATURES: Array<{ id: string; has: (body: string) => boolean; remove: (body: string) => string }> = [
+  { id: "lone-surrogate-escape", has: (t) => new RegExp(LONE_ESCAPE.source).test(t), remove: (t) => t.replace(LONE_ESCAPE, "\\ufffd") },
+  { id: "lone-surrogate-raw", has: (t) => new RegExp(LONE_RAW.source).test(t), remove: (t) => t.replace(LONE_RAW, "\ufffd") },
+  { id: "deep-nesting", has: (t) => maxDepth(t) > 127, remove: (t) => t.replace(DEEP, "[]") },
+  { id: "byte-order-mark", has: (t) => t.startsWith("\ufeff"), remove: (t) => t.replace(/^\ufeff/, "") },
+];
+
 /**
  * The documented difference that accounts for `m` (module) and `b` (baseline) differing on
- * `replies`, or undefined when none does (a real divergence: the property fails). Features of the
- * reply text decide the first ones; for Retry-After, the run is repeated without the headers in
- * question and must then agree; for float rounding, the results must agree within rounding.
+ * `replies`, or undefined when none does (a real divergence: the property fails). Each cause is
+ * proven by removing it: the run is repeated with the feature taken out of the reply text (or
+ * without the Retry-After headers in question) and must then agree. Float rounding is accepted
+ * when the results agree within rounding.
  */
 export async function explain(
   replies: readonly RawReply[],
@@ -256,31 +269,38 @@ export async function explain(
   same: (m: Observation, b: Observation) => boolean,
   rerun: Rerun,
 ): Promise<Explanation | undefined> {
-  const first = (id: string, has: (r: RawReply) => boolean): Explanation | undefined => {
-    const at = replies.findIndex(has);
-    return at < 0 ? undefined : { id, at };
-  };
-  const feature =
-    first("lone-surrogate-escape", (r) => /\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])|\\u[dD][c-fC-F][0-9a-fA-F]{2}/.test(r.body)) ??
-    first("lone-surrogate-raw", (r) => /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(r.body)) ??
-    first("deep-nesting", (r) => maxDepth(r.body) > 127) ??
-    first("byte-order-mark", (r) => r.body.startsWith("\ufeff"));
-  if (feature) return feature;
   if (nearlyEqual(JSON.parse(JSON.stringify(b)), JSON.parse(JSON.stringify(m)))) return { id: "float-rounding", at: 0 };
+  const causes: Explanation[] = [];
+  let base = [...replies];
+  for (const f of TEXT_FEATURES) {
+    const at = base.findIndex((r) => f.has(r.body));
+    if (at < 0) continue;
+    causes.push({ id: f.id, at });
+    base = base.map((r) => ({ ...r, body: f.remove(r.body) }));
+  }
+  const earliest = () => causes.sort((x, y) => x.at - y.at)[0];
+  let [m0, b0] = causes.length > 0 ? await rerun(base) : [m, b];
+  if (causes.length > 0 && same(m0, b0)) return earliest();
   const odd = (v: string) => !/^\s*[0-9]+\s*$/.test(v) && !HTTP_DATE.test(v.trim());
-  const at = replies.findIndex((r) => retryAfterOf(r) !== undefined);
-  if (at >= 0) {
-    const noOdd = replies.map((r) => withoutRetryAfter(r, odd));
-    const [m1, b1] = await rerun(noOdd);
-    if (same(m1, b1)) return { id: "retry-after-date-format", at };
-    // Where the module drops it: a redirect, an announced oversized body, a 2xx (unusable fields).
-    const dropped = noOdd.map((r) => {
-      const length = Object.entries(r.headers).find(([k]) => k.toLowerCase() === "content-length")?.[1]?.trim() ?? "";
-      const oversized = /^[0-9]+$/.test(length) && (length.length > 12 || Number(length) > 65_536);
-      return (r.status >= 200 && r.status < 400) || oversized ? withoutRetryAfter(r, () => true) : r;
-    });
-    const [m2, b2] = await rerun(dropped);
-    if (same(m2, b2)) return { id: "retry-after-dropped", at };
+  const oddAt = base.findIndex((r) => retryAfterOf(r) !== undefined && odd(retryAfterOf(r) as string));
+  if (oddAt >= 0) {
+    causes.push({ id: "retry-after-date-format", at: oddAt });
+    base = base.map((r) => withoutRetryAfter(r, odd));
+    [m0, b0] = await rerun(base);
+    if (same(m0, b0)) return earliest();
+  }
+  // Where the module drops Retry-After: a redirect, an announced oversized body, a 2xx.
+  const dropsIt = (r: RawReply) => {
+    const length = Object.entries(r.headers).find(([k]) => k.toLowerCase() === "content-length")?.[1]?.trim() ?? "";
+    const oversized = /^[0-9]+$/.test(length) && (length.length > 12 || Number(length) > 65_536);
+    return retryAfterOf(r) !== undefined && ((r.status >= 200 && r.status < 400) || oversized);
+  };
+  const droppedAt = base.findIndex(dropsIt);
+  if (droppedAt >= 0) {
+    causes.push({ id: "retry-after-dropped", at: droppedAt });
+    base = base.map((r) => (dropsIt(r) ? withoutRetryAfter(r, () => true) : r));
+    [m0, b0] = await rerun(base);
+    if (same(m0, b0)) return earliest();
   }
   return undefined;
 }
