@@ -91,7 +91,7 @@ fn relax(bytes: &[u8]) -> Option<Vec<u8>> {
                 .position(|c| !matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
                 .unwrap_or(rest.len());
             let (token, tail) = rest.split_at(len);
-            if is_json_number(token) && serde_json::from_slice::<f64>(token).is_err() {
+            if is_json_number(token) && serde_json::from_slice::<Value>(token).is_err() {
                 out.extend_from_slice(b"null");
                 changed = true;
             } else {

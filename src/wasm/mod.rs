@@ -402,3 +402,9 @@ fn session_auth_headers_impl(kind: &JsValue, tokens: &JsValue) -> Result<String,
         .fold(crate::json::ObjectWriter::new(), |w, (k, v)| w.string(k, v))
         .finish())
 }
+
+/// The module's linear memory in bytes, for the benchmark's leak check (not part of the contract).
+#[wasm_bindgen(js_name = wasmMemoryBytes)]
+pub fn wasm_memory_bytes() -> f64 {
+    (core::arch::wasm32::memory_size(0) as f64) * 65_536.0
+}
