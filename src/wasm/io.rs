@@ -5,7 +5,7 @@
 //! promise's own `reject`), so no Rust closure outlives a call; every timer and listener is
 //! removed once the race settles, so nothing keeps the host's event loop alive afterwards.
 
-use super::js::{get, method};
+use super::js::{finite_number, get, method};
 use crate::http::read_body_needed;
 use crate::{Error, ErrorCode, HttpRequest, HttpResponse, Step};
 use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
@@ -79,8 +79,8 @@ impl Deps {
         };
         let timeout_ms = match get(deps, "timeoutMs") {
             t if t.is_undefined() || t.is_null() => None,
-            t => match t.as_f64() {
-                Some(ms) if ms.is_finite() && ms > 0.0 => Some(ms),
+            t => match finite_number(&t) {
+                Some(ms) if ms > 0.0 => Some(ms),
                 _ => {
                     return Err(Error::invalid_config(
                         "deps.timeoutMs must be a positive number of milliseconds",
@@ -145,8 +145,7 @@ impl Deps {
             .await?;
         let not_response =
             || Error::invalid_config("fetch resolved to something that is not a Response");
-        let status = get(&response, "status")
-            .as_f64()
+        let status = finite_number(&get(&response, "status"))
             .filter(|s| s.fract() == 0.0 && (0.0..=65_535.0).contains(s))
             .ok_or_else(not_response)? as u16;
         let headers = get(&response, "headers");
@@ -233,7 +232,7 @@ pub(crate) fn read_clock(clock: &Function) -> Result<f64, Error> {
     let reading = clock
         .call0(&JsValue::UNDEFINED)
         .ok()
-        .and_then(|v| v.as_f64())
+        .and_then(|v| finite_number(&v))
         .unwrap_or(f64::NAN);
     crate::clock::check_reading(reading)
 }

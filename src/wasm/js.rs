@@ -68,6 +68,35 @@ pub(crate) fn from_json(text: &str) -> Result<JsValue, Error> {
         .map_err(|_| Error::new(ErrorCode::InvalidResponse, "internal: output was not JSON"))
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// A host object read through plain property accesses in the generated glue: no property
+    /// name crosses the boundary, which matters on the per-request expiry check.
+    pub(crate) type TokensLike;
+    #[wasm_bindgen(method, structural, getter, catch, js_name = expiresAt)]
+    fn expires_at_raw(this: &TokensLike) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, structural, getter, catch, js_name = accessToken)]
+    fn access_token_raw(this: &TokensLike) -> Result<JsValue, JsValue>;
+}
+
+impl TokensLike {
+    /// `tokens.expiresAt` (a throwing getter reads as `undefined`).
+    pub(crate) fn expires_at(&self) -> JsValue {
+        self.expires_at_raw().unwrap_or(JsValue::UNDEFINED)
+    }
+
+    /// `tokens.accessToken` (a throwing getter reads as `undefined`).
+    pub(crate) fn access_token(&self) -> JsValue {
+        self.access_token_raw().unwrap_or(JsValue::UNDEFINED)
+    }
+}
+
+/// The value of a JS number that is finite, else `None` (no coercion: `"5"` is not a number).
+/// Cheaper than `JsValue::as_f64`, whose glue goes through a view of wasm memory per call.
+pub(crate) fn finite_number(v: &JsValue) -> Option<f64> {
+    js_sys::Number::is_finite(v).then(|| v.unchecked_ref::<js_sys::Number>().value_of())
+}
+
 /// `obj[key]`, with a throwing getter or a non-object read as `undefined`.
 pub(crate) fn get(obj: &JsValue, key: &str) -> JsValue {
     if !obj.is_object() && !obj.is_function() {

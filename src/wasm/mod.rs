@@ -14,7 +14,7 @@ use crate::{
     RefreshInput, Secret, Step, Tokens,
 };
 use io::Deps;
-use js::{error_value, from_json, get, to_value};
+use js::{error_value, finite_number, from_json, get, to_value};
 use js_sys::{Function, Promise};
 use std::future::Future;
 use std::pin::Pin;
@@ -228,20 +228,22 @@ fn expired_impl(tokens: &JsValue, clock: &JsValue, skew_ms: &JsValue) -> Result<
     let skew = if skew_ms.is_undefined() {
         crate::DEFAULT_SKEW_MS
     } else {
-        skew_ms.as_f64().ok_or_else(|| {
+        finite_number(skew_ms).ok_or_else(|| {
             Error::invalid_config("skewMs must be a finite number of milliseconds")
         })?
     };
-    let expires_at = match get(tokens, "expiresAt") {
+    let tokens: &js::TokensLike = tokens.unchecked_ref();
+    let expires_at = match tokens.expires_at() {
         v if v.is_undefined() || v.is_null() => None,
-        v => Some(v.as_f64().filter(|n| n.is_finite()).ok_or_else(|| {
+        v => Some(finite_number(&v).ok_or_else(|| {
             Error::invalid_config("tokens.expiresAt must be a finite number when set")
         })?),
     };
     let access = match expires_at {
         Some(_) => None,
         None => Some(
-            get(tokens, "accessToken")
+            tokens
+                .access_token()
                 .as_string()
                 .ok_or_else(|| Error::invalid_config("tokens.accessToken must be a string"))?,
         ),
