@@ -2,7 +2,8 @@
 # The whole check, as run by `npm test` and by .ci/run. Stops at the first failure:
 # setup, build, rustfmt, clippy (native), cargo test, clippy (wasm32), wasm-pack test --node
 # (when tests/wasm*.rs or tests/wasm/ exists), tsc --noEmit (when there is TypeScript), and the
-# TypeScript tests tests/ts/*.test.ts under node's test runner.
+# TypeScript tests tests/ts/*.test.ts under node's test runner, then scripts/host-check.sh (the npm
+# package installed in a clean project and dropped into the host fixture).
 set -euo pipefail
 # shellcheck source=scripts/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -56,6 +57,10 @@ else
   header "node --test: skipped (no tests/ts/)"
 fi
 shopt -u nullglob
+
+# The npm package as a host gets it: tarball installed without Rust, host fixture before/after swap.
+header "host-check: the packed tarball in a clean project and in the host fixture"
+bash "$ROOT/scripts/host-check.sh"
 
 echo
 echo "test: all steps passed in $(elapsed "$TEST_START")"
