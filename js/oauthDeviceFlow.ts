@@ -256,3 +256,5 @@ export function codexAuthHeaders(tokens: OAuthTokens): Record<string, string> {
 
 export { createMemoryStore, createTokenSession } from "./tokenSession.ts";
 export type { MemoryTokenStore, TokenSession, TokenSessionOptions, TokenStore } from "./tokenSession.ts";
+export { createFileStore, FILE_STORE_SCHEMA_VERSION } from "./fileStore.ts";
+export type { FileStoreOptions, FileTokenStore } from "./fileStore.ts";
