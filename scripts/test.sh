@@ -47,6 +47,16 @@ else
   header "tsc: skipped (no .ts file under js/ or tests/)"
 fi
 
+# The admin page's browser test (tests/ts/web.browser.test.ts) drives Debian's headless Chromium at
+# /usr/bin/chromium. Installed here when absent and we are root; otherwise, or if the install fails,
+# stop loudly: the browser test is never skipped.
+if [[ -d tests/ts && ! -x /usr/bin/chromium ]]; then
+  header "apt-get install chromium (for the browser test)"
+  [[ "$(id -u)" == 0 ]] || die "/usr/bin/chromium is missing: run 'apt-get update && apt-get install -y chromium' as root (the browser test needs it)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } || die "installing chromium failed: the browser test cannot run"
+  [[ -x /usr/bin/chromium ]] || die "the chromium package did not install /usr/bin/chromium"
+fi
+
 # Node 20's `node --test DIR` only finds .js/.cjs/.mjs files, so the TS files are named by glob.
 if [[ -d tests/ts ]]; then
   ts_tests=(tests/ts/*.test.ts)

@@ -1,0 +1,413 @@
+/**
+ * The reference host's routes (js/demo/web/server.ts, flows.ts) without a browser: real loopback HTTP
+ * to the host, which talks to the embedded mock. Host and mock share one fake clock, so the pacing
+ * (no upstream poll before the stored interval, slow_down, back-off) and expiry are exact without
+ * sleeping. Also: the page's UI-state table (public/uiStates.js) against the contract's, and the
+ * refusals that keep a foreign page away from the admin API.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { OAuthDeviceFlowError, createMemoryStore, openaiCodexProvider, type OAuthErrorCode, type OAuthTokens, type TokenStore } from "../../js/oauthDeviceFlow.ts";
+import { startMockServer, type MockServer } from "../../js/demo/mockServer.ts";
+import { API, CHAT_ROUTE, startWebHost, type WebHost, type WebHostOptions } from "../../js/demo/web/server.ts";
+import { MAX_FLOWS } from "../../js/demo/web/flows.ts";
+import { NOW, submitPage } from "./mockSupport.ts";
+
+const POLL_PATH = "/api/accounts/deviceauth/token";
+const USERCODE_PATH = "/api/accounts/deviceauth/usercode";
+
+interface Env {
+  mock: MockServer;
+  host: WebHost;
+  clock: { now: number };
+}
+
+async function withHost(extra: Partial<WebHostOptions>, body: (env: Env) => Promise<void>): Promise<void> {
+  const clock = { now: NOW };
+  const mock = await startMockServer({ intervalSec: 1, clock: () => clock.now });
+  const host = await startWebHost({
+    provider: openaiCodexProvider({ issuer: mock.url }),
+    backendUrl: mock.url,
+    clock: () => clock.now,
+    timeoutMs: 5_000,
+    ...extra,
+  });
+  try {
+    await body({ mock, host, clock });
+  } finally {
+    await host.stop();
+    await mock.stop();
+  }
+}
+
+interface Answer {
+  status: number;
+  json: Record<string, unknown>;
+  text: string;
+}
+
+async function call(host: WebHost, path: string, body: unknown = {}, headers: Record<string, string> = {}): Promise<Answer> {
+  const res = await fetch(`${host.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: JSON.parse(text) as Record<string, unknown>, text };
+}
+
+async function start(env: Env): Promise<{ flowId: string; userCode: string; answer: Answer }> {
+  const answer = await call(env.host, `${API}/start`);
+  assert.equal(answer.status, 200, answer.text);
+  return { flowId: String(answer.json["flowId"]), userCode: String(answer.json["userCode"]), answer };
+}
+
+const poll = (env: Env, flowId: string) => call(env.host, `${API}/poll`, { flowId });
+
+/** Every secret the mock handed out (device codes, codes, verifiers, tokens). */
+function issuedSecrets(mock: MockServer): string[] {
+  const secrets = new Set<string>();
+  for (const entry of mock.log) {
+    for (const m of entry.reply.matchAll(/"(?:access_token|refresh_token|id_token|device_auth_id|authorization_code|code_verifier)":"([^"]+)"/g)) {
+      if (m[1]) secrets.add(m[1]);
+    }
+  }
+  return [...secrets];
+}
+
+describe("start", () => {
+  test("start answers the user code, the verification URL, the interval and the expiry, and keeps the device code server-side", () =>
+    withHost({}, async (env) => {
+      const { answer } = await start(env);
+      assert.deepEqual(Object.keys(answer.json).sort(), ["expiresAt", "expiresInMs", "flowId", "intervalMs", "userCode", "verificationUri"]);
+      assert.match(String(answer.json["flowId"]), /^[A-Za-z0-9_-]{24}$/);
+      assert.match(String(answer.json["userCode"]), /^[A-Z0-9]{4}-[A-Z0-9]{4,5}$/);
+      assert.equal(answer.json["verificationUri"], `${env.mock.url}/codex/device`);
+      assert.equal(answer.json["intervalMs"], 1000);
+      assert.equal(answer.json["expiresAt"], NOW + 15 * 60_000, "openai-codex sends no expires_in: 15 minutes");
+      assert.equal(answer.json["expiresInMs"], 15 * 60_000);
+      assert.equal(env.mock.count(USERCODE_PATH), 1);
+      const [deviceCode] = issuedSecrets(env.mock);
+      assert.ok(deviceCode?.startsWith("deviceauth_"));
+      assert.ok(!answer.text.includes(deviceCode), "the device code never leaves the host");
+      assert.equal(env.mock.count(POLL_PATH), 0, "starting does not poll");
+    }));
+
+  test("start maps a 404 from the user-code endpoint to device_flow_disabled (HTTP 502, no flow)", () =>
+    withHost({}, async (env) => {
+      env.mock.fault({ path: USERCODE_PATH, status: 404, body: "" });
+      const answer = await call(env.host, `${API}/start`);
+      assert.equal(answer.status, 502);
+      assert.deepEqual(answer.json, { status: "error", code: "device_flow_disabled", retryable: false, intervalMs: 0 });
+      assert.equal(env.host.flows.size, 0);
+    }));
+
+  test(`at most ${MAX_FLOWS} flows are kept: one more drops the oldest, which then polls as unknown_flow`, () =>
+    withHost({}, async (env) => {
+      const first = await start(env);
+      for (let i = 1; i < MAX_FLOWS; i += 1) await start(env);
+      assert.equal(env.host.flows.size, MAX_FLOWS);
+      await start(env);
+      assert.equal(env.host.flows.size, MAX_FLOWS);
+      const answer = await poll(env, first.flowId);
+      assert.equal(answer.status, 404);
+      assert.deepEqual(answer.json, { status: "error", code: "unknown_flow", retryable: false, intervalMs: 0 });
+    }));
+});
+
+describe("poll pacing", () => {
+  test("a UI poll before the interval has passed is answered pending with the time left, without polling the server", () =>
+    withHost({}, async (env) => {
+      const { flowId } = await start(env);
+      env.clock.now += 400;
+      assert.deepEqual((await poll(env, flowId)).json, { status: "pending", intervalMs: 600 });
+      assert.equal(env.mock.count(POLL_PATH), 0);
+      env.clock.now += 600;
+      assert.deepEqual((await poll(env, flowId)).json, { status: "pending", intervalMs: 1000 });
+      assert.equal(env.mock.count(POLL_PATH), 1, "one UI poll after the interval: one pollDeviceToken");
+    }));
+
+  test("slow_down: the new interval (+5 s) is stored and enforced for the next polls", () =>
+    withHost({}, async (env) => {
+      const { flowId } = await start(env);
+      env.mock.knobs.slowDown = 1;
+      env.clock.now += 1000;
+      assert.deepEqual((await poll(env, flowId)).json, { status: "pending", intervalMs: 6000 });
+      env.clock.now += 1000;
+      assert.deepEqual((await poll(env, flowId)).json, { status: "pending", intervalMs: 5000 }, "too early for the stored interval");
+      assert.equal(env.mock.count(POLL_PATH), 1);
+      env.clock.now += 5000;
+      assert.deepEqual((await poll(env, flowId)).json, { status: "pending", intervalMs: 6000 }, "the stored interval stays");
+      assert.equal(env.mock.count(POLL_PATH), 2);
+    }));
+
+  test("concurrent UI polls of one flow share one request to the server", () =>
+    withHost({}, async (env) => {
+      const { flowId } = await start(env);
+      env.clock.now += 1000;
+      env.mock.fault({ path: POLL_PATH, delayMs: 200 });
+      const answers = await Promise.all([poll(env, flowId), poll(env, flowId), poll(env, flowId)]);
+      for (const a of answers) assert.deepEqual(a.json, { status: "pending", intervalMs: 1000 });
+      assert.equal(env.mock.count(POLL_PATH), 1);
+    }));
+
+  test("retryable failures answer error with retryable: true and back off (interval, doubled, Retry-After); the next success resets", () =>
+    withHost({}, async (env) => {
+      const { flowId } = await start(env);
+      env.clock.now += 1000;
+      env.mock.fault({ path: POLL_PATH, status: 503, times: 2 });
+      assert.deepEqual((await poll(env, flowId)).json, { status: "error", code: "server_error", retryable: true, intervalMs: 1000 });
+      env.clock.now += 1000;
+      assert.deepEqual((await poll(env, flowId)).json, { status: "error", code: "server_error", retryable: true, intervalMs: 2000 });
+      env.clock.now += 1000;
+      assert.deepEqual((await poll(env, flowId)).json, { status: "pending", intervalMs: 1000 }, "not yet: the back-off is enforced");
+      assert.equal(env.mock.count(POLL_PATH), 2);
+      env.clock.now += 1000;
+      env.mock.fault({ path: POLL_PATH, status: 429, retryAfter: "7" });
+      assert.deepEqual((await poll(env, flowId)).json, { status: "error", code: "server_error", retryable: true, intervalMs: 7000 });
+      env.clock.now += 7000;
+      assert.deepEqual((await poll(env, flowId)).json, { status: "pending", intervalMs: 1000 });
+      env.mock.fault({ path: POLL_PATH, html: true });
+      env.clock.now += 1000;
+      assert.deepEqual((await poll(env, flowId)).json, { status: "error", code: "invalid_response", retryable: true, intervalMs: 1000 }, "attempt counts from 1 again");
+    }));
+});
+
+describe("outcomes", () => {
+  test("approved: poll answers connected, the tokens are in the store, later polls repeat connected without a request", () =>
+    withHost({}, async (env) => {
+      const { flowId, userCode } = await start(env);
+      assert.equal((await submitPage(env.mock, userCode, "approve", "/codex/device")).status, 200);
+      env.clock.now += 1000;
+      const answer = await poll(env, flowId);
+      assert.deepEqual(answer.json, { status: "connected", intervalMs: 1000 });
+      const stored = await env.host.store.load();
+      const exchange = env.mock.log.find((e) => e.path === "/oauth/token");
+      assert.ok(stored && exchange);
+      assert.equal(stored.accessToken, (JSON.parse(exchange.reply) as { access_token: string }).access_token);
+      env.clock.now += 5000;
+      assert.deepEqual((await poll(env, flowId)).json, { status: "connected", intervalMs: 1000 });
+      assert.equal(env.mock.count(POLL_PATH), 1);
+      assert.equal(env.mock.count("/oauth/token"), 1);
+      const status = await fetch(`${env.host.url}${API}/status`).then((r) => r.json());
+      assert.deepEqual(status, { connected: true, accountId: env.mock.account.accountId, planType: env.mock.account.planType, email: env.mock.account.email });
+    }));
+
+  test("denied: poll answers access_denied (not retryable) and repeats it without polling again", () =>
+    withHost({}, async (env) => {
+      const { flowId, userCode } = await start(env);
+      assert.equal((await submitPage(env.mock, userCode, "deny", "/codex/device")).status, 200);
+      env.clock.now += 1000;
+      const denied = { status: "error", code: "access_denied", retryable: false, serverCode: "access_denied", intervalMs: 1000 };
+      assert.deepEqual((await poll(env, flowId)).json, denied);
+      env.clock.now += 1000;
+      assert.deepEqual((await poll(env, flowId)).json, denied);
+      assert.equal(env.mock.count(POLL_PATH), 1);
+      assert.equal(await env.host.store.load(), null);
+    }));
+
+  test("expired: at the code's expiry the poll answers expired_token without a request, also before the interval", () =>
+    withHost({}, async (env) => {
+      const { flowId, answer } = await start(env);
+      env.clock.now = Number(answer.json["expiresAt"]);
+      assert.deepEqual((await poll(env, flowId)).json, { status: "error", code: "expired_token", retryable: false, intervalMs: 1000 });
+      assert.equal(env.mock.count(POLL_PATH), 0);
+    }));
+
+  test("a store that fails to save: storage_error (retryable), then the same tokens are saved on the next poll without a second exchange", () => {
+    const inner = createMemoryStore();
+    let failures = 1;
+    const store: TokenStore = {
+      load: () => inner.load(),
+      save: async (next: OAuthTokens, previous: OAuthTokens) => {
+        if (failures > 0) {
+          failures -= 1;
+          throw new Error(`disk full while writing ${next.accessToken}`);
+        }
+        await inner.save(next, previous);
+      },
+    };
+    return withHost({ store }, async (env) => {
+      const { flowId, userCode } = await start(env);
+      await submitPage(env.mock, userCode, "approve", "/codex/device");
+      env.clock.now += 1000;
+      const failed = await poll(env, flowId);
+      assert.deepEqual(failed.json, { status: "error", code: "storage_error", retryable: true, intervalMs: 1000 });
+      for (const secret of issuedSecrets(env.mock)) assert.ok(!failed.text.includes(secret), "no token in the answer");
+      env.clock.now += 1000;
+      assert.deepEqual((await poll(env, flowId)).json, { status: "connected", intervalMs: 1000 });
+      assert.equal(env.mock.count(POLL_PATH), 1, "the server was polled once");
+      assert.equal(env.mock.count("/oauth/token"), 1, "the code was redeemed once");
+      assert.ok(await inner.load());
+    });
+  });
+
+  test("cancel forgets the flow: its next poll is unknown_flow (404); malformed flow ids are 400", () =>
+    withHost({}, async (env) => {
+      const { flowId } = await start(env);
+      assert.deepEqual((await call(env.host, `${API}/cancel`, { flowId })).json, { cancelled: true });
+      assert.equal((await poll(env, flowId)).status, 404);
+      assert.deepEqual((await call(env.host, `${API}/cancel`, { flowId })).json, { cancelled: false });
+      for (const bad of [{}, { flowId: 7 }, { flowId: "../x" }, { flowId: "a".repeat(65) }]) {
+        const answer = await call(env.host, `${API}/poll`, bad);
+        assert.deepEqual([answer.status, answer.json], [400, { error: "bad_flow_id" }]);
+      }
+      assert.deepEqual([(await call(env.host, `${API}/poll`, "[1]")).status, (await call(env.host, `${API}/poll`, "{")).status], [400, 400]);
+    }));
+});
+
+describe("chat turn", () => {
+  test("before sign-in the chat route answers 409 not_connected without calling the backend", () =>
+    withHost({}, async (env) => {
+      const answer = await call(env.host, CHAT_ROUTE, { message: "hi" });
+      assert.deepEqual([answer.status, answer.json], [409, { error: "not_connected" }]);
+      assert.equal(env.mock.count("/backend-api/codex/responses"), 0);
+    }));
+
+  test("after sign-in the chat turn uses the session's headers, and a due token is refreshed once and saved before the call", () =>
+    withHost({}, async (env) => {
+      const { flowId, userCode } = await start(env);
+      await submitPage(env.mock, userCode, "approve", "/codex/device");
+      env.clock.now += 1000;
+      assert.equal((await poll(env, flowId)).json["status"], "connected");
+      const signedIn = await env.host.store.load();
+      assert.ok(signedIn);
+
+      const first = await call(env.host, CHAT_ROUTE, { message: "first turn" });
+      assert.deepEqual([first.status, first.json], [200, { text: 'Hello! The mock Codex backend heard: "first turn"' }]);
+      const calls = () => env.mock.log.filter((e) => e.path === "/backend-api/codex/responses");
+      assert.equal(calls()[0]?.headers["authorization"], `Bearer ${signedIn.accessToken}`);
+      assert.equal(calls()[0]?.headers["chatgpt-account-id"], env.mock.account.accountId);
+      assert.equal(env.mock.count("/oauth/token"), 1, "no refresh for a fresh token");
+
+      env.clock.now += 3600_000 - 299_000; // inside the 5-minute skew of openai-codex
+      const second = await call(env.host, CHAT_ROUTE, { message: "second turn" });
+      assert.equal(second.status, 200, second.text);
+      const refreshed = await env.host.store.load();
+      assert.ok(refreshed);
+      assert.notEqual(refreshed.refreshToken, signedIn.refreshToken, "the rotated refresh token is in the store");
+      assert.equal(env.mock.count("/oauth/token"), 2, "one refresh");
+      assert.equal(calls()[1]?.headers["authorization"], `Bearer ${refreshed.accessToken}`);
+    }));
+
+  test("bad messages are 400; without a backend the chat route is 503", async () => {
+    await withHost({}, async (env) => {
+      for (const body of [{}, { message: "" }, { message: "  " }, { message: 5 }, { message: "x".repeat(2001) }]) {
+        const answer = await call(env.host, CHAT_ROUTE, body);
+        assert.deepEqual([answer.status, answer.json], [400, { error: "bad_message" }]);
+      }
+    });
+    const mock = await startMockServer({});
+    const host = await startWebHost({ provider: openaiCodexProvider({ issuer: mock.url }) });
+    try {
+      const answer = await call(host, CHAT_ROUTE, { message: "hi" });
+      assert.deepEqual([answer.status, answer.json], [503, { error: "no_backend" }]);
+    } finally {
+      await host.stop();
+      await mock.stop();
+    }
+  });
+});
+
+describe("what a foreign page cannot do", () => {
+  test("a form POST (no CORS preflight) is 415 and starts nothing", () =>
+    withHost({}, async (env) => {
+      const res = await fetch(`${env.host.url}${API}/start`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "a=b",
+      });
+      assert.equal(res.status, 415);
+      assert.equal(env.mock.count(USERCODE_PATH), 0);
+    }));
+
+  test("a foreign Origin is 403 and a foreign Host (DNS rebinding) is 421; the page's own origin passes", () =>
+    withHost({}, async (env) => {
+      assert.equal((await call(env.host, `${API}/start`, {}, { origin: "https://evil.example" })).status, 403);
+      assert.equal((await call(env.host, `${API}/start`, {}, { origin: "null" })).status, 403);
+      const rebound = await new Promise<number>((resolve, reject) => {
+        import("node:http").then(({ request }) => {
+          const req = request(`${env.host.url}${API}/status`, { headers: { host: `evil.example:${env.host.port}` } }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on("error", reject);
+          req.end();
+        }, reject);
+      });
+      assert.equal(rebound, 421);
+      assert.equal(env.mock.count(USERCODE_PATH), 0);
+      assert.equal((await call(env.host, `${API}/start`, {}, { origin: env.host.url })).status, 200);
+    }));
+
+  test("the page is served with a strict CSP and no inline script; paths outside the page's files are 404", () =>
+    withHost({}, async (env) => {
+      const res = await fetch(`${env.host.url}/`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get("content-security-policy") ?? "", /script-src 'self';/);
+      assert.equal(res.headers.get("x-frame-options"), "DENY");
+      const html = await res.text();
+      assert.deepEqual(html.match(/<script[^>]*>/g), ['<script type="module" src="/admin.js">']);
+      for (const path of ["/package.json", "/../package.json", "/public/index.html", "/server.ts", "/%2e%2e/server.ts"]) {
+        assert.equal((await fetch(`${env.host.url}${path}`)).status, 404, path);
+      }
+    }));
+});
+
+describe("the page's UI states", () => {
+  /** CONTRACT.md section 3, "UI states for hosts". */
+  const CONTRACT: Record<OAuthErrorCode | "pending" | "slow_down", string> = {
+    pending: "waiting",
+    slow_down: "waiting",
+    access_denied: "denied",
+    expired_token: "expired",
+    device_flow_disabled: "disabled",
+    reauth_required: "signInAgain",
+    invalid_grant: "signInAgain",
+    refresh_token_expired: "signInAgain",
+    refresh_token_reused: "signInAgain",
+    refresh_token_invalidated: "signInAgain",
+    server_error: "retrying",
+    network_error: "retrying",
+    invalid_response: "retrying",
+    redirect: "retrying",
+    storage_error: "retrying",
+    invalid_config: "config",
+    insecure_endpoint: "config",
+    oauth_error: "config",
+    aborted: "failed",
+  };
+  const load = async () => {
+    const specifier: string = "../../js/demo/web/public/uiStates.js";
+    return (await import(specifier)) as { uiStateFor(code: string): string; UI_STATES: string[]; POLLING_STATES: string[] };
+  };
+
+  test("every code maps to the contract's UI state; retrying is exactly the retryable codes", async () => {
+    const { uiStateFor, UI_STATES } = await load();
+    for (const [code, state] of Object.entries(CONTRACT)) {
+      assert.equal(uiStateFor(code), state, code);
+      assert.ok(UI_STATES.includes(state));
+      if (code !== "pending" && code !== "slow_down") {
+        const retryable = new OAuthDeviceFlowError(code as OAuthErrorCode, "m").retryable;
+        assert.equal(state === "retrying", retryable, `${code}: retrying iff retryable`);
+      }
+    }
+    assert.equal(uiStateFor("unknown_flow"), "expired", "a forgotten flow reads as an expired code");
+    assert.equal(uiStateFor("something_new"), "failed");
+  });
+
+  test("only waiting and retrying keep the modal polling", async () => {
+    const { POLLING_STATES } = await load();
+    assert.deepEqual(POLLING_STATES, ["waiting", "retrying"]);
+  });
+
+  test("every state has English and German words", async () => {
+    const specifier: string = "../../js/demo/web/public/i18n.js";
+    const { TEXT } = (await import(specifier)) as { TEXT: Record<string, Record<string, string>> };
+    const { UI_STATES } = await load();
+    assert.deepEqual(Object.keys(TEXT["de"] ?? {}).sort(), Object.keys(TEXT["en"] ?? {}).sort(), "the same keys in both languages");
+    for (const lang of ["en", "de"]) for (const state of UI_STATES) assert.ok(TEXT[lang]?.[`state_${state}`], `${lang} state_${state}`);
+    assert.match(TEXT["en"]?.["noticeText"] ?? "", /experimental and a grey area of OpenAI's terms of use/);
+    assert.match(TEXT["de"]?.["noticeText"] ?? "", /experimentell und eine Grauzone der Nutzungsbedingungen von OpenAI/);
+  });
+});
