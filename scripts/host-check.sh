@@ -62,7 +62,8 @@ echo "host-check: clean PATH=$clean_path (node $(clean node --version), npm $(cl
 dev_version() { node -p "require('$ROOT/package.json').devDependencies['$1']"; }
 tools=("typescript@$(dev_version typescript)" "tsx@$(dev_version tsx)" "@types/node@$(dev_version @types/node)")
 
-npm_install() { clean npm install --no-audit --no-fund --loglevel=error "$@"; }
+# --prefer-offline: packages already in npm's cache are not revalidated against the registry.
+npm_install() { clean npm install --no-audit --no-fund --prefer-offline --loglevel=error "$@"; }
 
 # Runs the host's tests; prints the pass count, fails unless every test passed.
 host_tests() {
