@@ -9,6 +9,8 @@ import { promises as fs } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
+import { FakeFetch, T0 as FAKE_T0 } from "./fakes.ts";
+import { CODEX_TOKEN_URL, NEW as REFRESHED, NEW_REPLY, OLD as EXPIRED, codex, codexRefreshBody } from "./tokenSessionFakes.ts";
 import {
   createFileStore,
   createTokenSession,
@@ -460,5 +462,24 @@ describe("stale locks", () => {
     });
     assert.equal(ran, true);
     await assert.rejects(fs.stat(`${path}.lock.break`), { code: "ENOENT" });
+  });
+});
+
+describe("token sessions over the file store", () => {
+  test("two sessions over two store instances on one file, both due at once: one refresh request, both hand out the refreshed token, the file holds it", async (t) => {
+    const path = join(await tempDir(t), "tokens.json");
+    const time = fakeTime();
+    const f = new FakeFetch(NEW_REPLY);
+    const sessions = [0, 1].map(() =>
+      createTokenSession({ provider: codex, fetch: f.fetch, clock: () => FAKE_T0, store: store(path, time) }),
+    );
+    await createFileStore({ path }).replace(EXPIRED);
+    const tokens = await Promise.all(sessions.map((s) => s.getAccessToken()));
+    assert.deepEqual(tokens, [REFRESHED.accessToken, REFRESHED.accessToken]);
+    assert.equal(f.calls.length, 1, "one refresh request");
+    assert.equal(f.calls[0]?.url, CODEX_TOKEN_URL);
+    assert.equal(f.calls[0]?.body, codexRefreshBody(EXPIRED.refreshToken ?? ""));
+    assert.deepEqual(await createFileStore({ path }).load(), REFRESHED);
+    await assert.rejects(fs.stat(`${path}.lock`), { code: "ENOENT" });
   });
 });
