@@ -87,6 +87,24 @@ export function parseRetryAfter(value: string, now: number): number | undefined 
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+/**
+ * Whether a server code holds a secret of the request (of 6+ UTF-8 bytes): as sent, or, once
+ * sanitised the way serverCode is, any 16-character piece of the sanitised secret (sanitising
+ * drops characters, so "rt_abc!def" would otherwise be shown as the secret "rt_abcdef").
+ */
+function echoes(code: string, secret: string): boolean {
+  if (Buffer.byteLength(secret, "utf8") < 6) return false;
+  if (code.includes(asciiLower(secret))) return true;
+  const shown = sanitizeServerCode(code) ?? "";
+  const hidden = asciiLower(secret).replace(/[^a-z0-9_.-]/g, "");
+  const window = Math.min(16, hidden.length);
+  if (window < 6) return false;
+  for (let i = 0; i + window <= shown.length; i++) {
+    if (hidden.includes(shown.slice(i, i + window))) return true;
+  }
+  return false;
+}
+
 export const httpError = (code: OAuthErrorCode, message: string, details: ErrorDetails): OAuthDeviceFlowError =>
   new OAuthDeviceFlowError(code, message, details);
 
@@ -109,11 +127,7 @@ export function classify(ctx: ReplyContext, reply: Reply): Classified {
   const body = empty ? NOT_JSON : parseJson(reply.body);
   const isJson = body !== NOT_JSON;
   const code = errorCode(body);
-  // A code holding a secret of the request, as sent or as it would be shown, is not shown at all.
-  const echoesSecret = (c: string) =>
-    ctx.secrets.some(
-      (s) => s.length >= 6 && (c.includes(asciiLower(s)) || (sanitizeServerCode(c) ?? "").includes(sanitizeServerCode(s) ?? "\0")),
-    );
+  const echoesSecret = (c: string) => ctx.secrets.some((s) => echoes(c, s));
   const publicCode = code !== undefined && !echoesSecret(code) ? sanitizeServerCode(code) : undefined;
 
   // Rule 1: a known protocol code decides, at any status.

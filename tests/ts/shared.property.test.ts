@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import fc from "fast-check";
 import type { OAuthTokens } from "../../js/oauthDeviceFlow.ts";
-import type { Script } from "./fakes.ts";
+import { json, type Script } from "./fakes.ts";
 import { DIFFERENCES, explain, nearlyEqual, type RawReply } from "./shared/differences.ts";
 import { AC, CS, CV, CODEX_DC, PREVIOUS, RFC_DC, RT, codex, codexCode, jwt, rfc, rfcBasic, rfcCode, rfcPost, T0 } from "./shared/fixtures.ts";
 import { assertSameBehaviour, observe, type Env, type Observation } from "./shared/harness.ts";
@@ -148,6 +148,73 @@ describe("differential property: module vs baseline on generated replies", () =>
         assert.ok(nearlyEqual(b, m), `module ${JSON.stringify(m)} vs baseline ${JSON.stringify(b)}`);
         const counts = (seen["token helpers"] ??= {});
         counts["float-rounding"] = (counts["float-rounding"] ?? 0) + 1;
+      }),
+      { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
+    );
+  });
+
+  test(`[both] generated provider configurations and inputs: ${RUNS} cases give byte-identical requests, or the same configuration error`, async () => {
+    // Host input with well-formed Unicode (unpaired surrogates cannot reach a real request: fetch
+    // refuses them in headers, and the module receives every string as UTF-8).
+    const text = (max: number) => fc.string({ unit: "grapheme", maxLength: max });
+    const headerName = fc.oneof(
+      fc.constantFrom("User-Agent", "originator", "X-Request-Id", "accept", "Content-type", "AUTHORIZATION", "bad name", "", "x\u00e9"),
+      fc.stringMatching(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,12}$/),
+    );
+    const headers = fc.option(fc.dictionary(headerName, fc.oneof(text(12), fc.constantFrom("a\r\nb", "v\u0000")), { maxKeys: 3 }), { freq: 2 });
+    const endpoint = fc.constantFrom(
+      "https://idp.example.com/token",
+      "https://idp.example.com:8443/t?x=1",
+      "http://localhost:3000/t",
+      "http://127.0.0.1/t",
+      "http://idp.example.com/t",
+      "https://user@idp.example.com/t",
+      "http://127.0.0.1@evil.example/t",
+      "https://[::1]/t",
+      "ftp://idp.example.com/t",
+      "",
+    );
+    const rfcConfig = fc.record(
+      {
+        clientId: text(10),
+        deviceAuthorizationEndpoint: endpoint,
+        tokenEndpoint: endpoint,
+        revocationEndpoint: endpoint,
+        scope: text(12),
+        clientSecret: text(10),
+        clientAuth: fc.constantFrom("none", "client_secret_post", "client_secret_basic", "bogus"),
+        extraParams: fc.dictionary(fc.oneof(text(6), fc.constantFrom("scope", "client_id", "audience")), text(10), { maxKeys: 3 }),
+        headers: headers.map((h) => h ?? undefined),
+      },
+      { requiredKeys: ["clientId", "deviceAuthorizationEndpoint", "tokenEndpoint"] },
+    );
+    const codexConfig = fc.record(
+      {
+        issuer: fc.constantFrom("https://auth.example.com", "https://auth.example.com/", "http://localhost:1455", "http://auth.example.com", "https://a.example/x?y"),
+        clientId: text(10),
+        headers: headers.map((h) => h ?? undefined),
+      },
+      { requiredKeys: [] },
+    );
+    const input = fc.record({ token: text(16), userCode: text(8), step: fc.constantFrom("device", "poll", "refresh", "revoke") });
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(rfcConfig.map((c) => ({ rfc: c })), codexConfig.map((c) => ({ codex: c }))), input, async (config, inp) => {
+        const call = (api: Api, env: Env) => {
+          const p = "rfc" in config ? api.rfc8628Provider(config.rfc as never) : api.openaiCodexProvider(config.codex as never);
+          const code = { ...codexCode(), deviceCode: inp.token, userCode: inp.userCode };
+          switch (inp.step) {
+            case "device":
+              return api.requestDeviceCode(p, env.deps);
+            case "poll":
+              return api.pollDeviceToken(p, code, env.deps);
+            case "refresh":
+              return api.refreshAccessToken(p, inp.token, env.deps);
+            default:
+              return api.revokeToken(p, inp.token, env.deps);
+          }
+        };
+        const scenario = { replies: [json(400, { error: "invalid_client" })], call, sync: true, quick: true, secrets: [] };
+        assertSameBehaviour(await observe(MODULE.api, scenario), await observe(BASELINE.api, scenario));
       }),
       { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
     );
