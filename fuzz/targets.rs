@@ -273,9 +273,11 @@ fn check_device_code(code: &DeviceCode, p: &Provider) {
         "interval {}",
         code.interval_ms
     );
+    // `expires_in` is in (0, 31 536 000] s; a tiny one (1e-8 s) vanishes in the sum: a code
+    // that expires as it is issued, which every later step treats as expired.
     let lifetime = code.expires_at - NOW;
     assert!(
-        lifetime > 0.0 && lifetime <= 31_536_000_000.0,
+        (0.0..=31_536_000_000.0).contains(&lifetime),
         "lifetime {lifetime}"
     );
     assert!(!code.device_code.expose().is_empty() && !code.user_code.is_empty());
