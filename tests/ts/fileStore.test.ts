@@ -471,7 +471,8 @@ describe("token sessions over the file store", () => {
     const time = fakeTime();
     const f = new FakeFetch(NEW_REPLY);
     const sessions = [0, 1].map(() =>
-      createTokenSession({ provider: codex, fetch: f.fetch, clock: () => FAKE_T0, store: store(path, time) }),
+      // A wait budget no fake sleep can exhaust while the holder does real file I/O.
+      createTokenSession({ provider: codex, fetch: f.fetch, clock: () => FAKE_T0, store: store(path, time, { lockTimeoutMs: 1_000_000 }) }),
     );
     await createFileStore({ path }).replace(EXPIRED);
     const tokens = await Promise.all(sessions.map((s) => s.getAccessToken()));
