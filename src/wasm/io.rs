@@ -5,7 +5,7 @@
 //! promise's own `reject`), so no Rust closure outlives a call; every timer and listener is
 //! removed once the race settles, so nothing keeps the host's event loop alive afterwards.
 
-use super::js::{finite_number, get, method};
+use super::js::{finite_number, get, method, name};
 use crate::http::read_body_needed;
 use crate::{Error, ErrorCode, HttpRequest, HttpResponse, Step};
 use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
@@ -55,7 +55,7 @@ impl Deps {
                 "deps must be an object with fetch and clock",
             ));
         }
-        let func = |key: &str, required: bool| -> Result<Option<Function>, Error> {
+        let func = |key: &'static str, required: bool| -> Result<Option<Function>, Error> {
             let v = get(deps, key);
             if v.is_undefined() && !required {
                 return Ok(None);
@@ -122,7 +122,7 @@ impl Deps {
             .map_err(|_| Error::invalid_config("request headers are not valid"))?;
         let guard = Guard::new(self.signal.as_ref(), self.timeout_ms);
         if let Some(ctrl) = &guard.controller {
-            let _ = Reflect::set(&init, &JsValue::from_str("signal"), &ctrl.signal());
+            let _ = Reflect::set(&init, &name("signal"), &ctrl.signal());
         }
         let result = self.exchange(req, step, &init, &guard).await;
         guard.release();
@@ -150,9 +150,9 @@ impl Deps {
             .ok_or_else(not_response)? as u16;
         let headers = get(&response, "headers");
         let header_get = method(&headers, "get").ok_or_else(not_response)?;
-        let header = |name: &str| -> Result<Option<String>, Error> {
+        let header = |key: &'static str| -> Result<Option<String>, Error> {
             let v = header_get
-                .call1(&headers, &JsValue::from_str(name))
+                .call1(&headers, &name(key))
                 .map_err(|_| not_response())?;
             Ok(v.as_string())
         };
@@ -300,7 +300,7 @@ impl Guard {
             if let Some(s) = signal {
                 let handler = bound(&reject, abort_marker);
                 if let Some(add) = method(s, "addEventListener") {
-                    let _ = add.call2(s, &JsValue::from_str("abort"), &handler);
+                    let _ = add.call2(s, &name("abort"), &handler);
                     listeners.push((s.clone(), handler));
                 }
             }
@@ -346,7 +346,7 @@ impl Guard {
         }
         for (signal, handler) in &self.listeners {
             if let Some(remove) = method(signal, "removeEventListener") {
-                let _ = remove.call2(signal, &JsValue::from_str("abort"), handler);
+                let _ = remove.call2(signal, &name("abort"), handler);
             }
         }
     }

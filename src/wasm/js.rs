@@ -44,22 +44,35 @@ pub(crate) fn error_value(e: &Error) -> JsValue {
 
 /// A host argument as core JSON; `what` names it in the message. `undefined` becomes `Null`.
 pub(crate) fn to_value(v: &JsValue, what: &str) -> Result<Value, Error> {
+    match to_text(v, what)? {
+        Text::Json(text) => json::parse(text.as_bytes()).ok_or_else(|| not_data(what)),
+        Text::Value(value) => Ok(value),
+    }
+}
+
+/// A host argument as JSON text, or as a value when there is no text to make of it.
+pub(crate) enum Text {
+    Json(String),
+    Value(Value),
+}
+
+fn not_data(what: &str) -> Error {
+    Error::invalid_config(format!("{what} must be plain JSON-serialisable data"))
+}
+
+pub(crate) fn to_text(v: &JsValue, what: &str) -> Result<Text, Error> {
     if v.is_undefined() || v.is_null() {
-        return Ok(Value::Null);
+        return Ok(Text::Value(Value::Null));
     }
     if let Some(n) = v.as_f64() {
         // Kept as is: JSON text would turn NaN and the infinities into `null` ("absent").
-        return Ok(Value::Number(n));
+        return Ok(Text::Value(Value::Number(n)));
     }
-    let text = JSON::stringify(v)
+    JSON::stringify(v)
         .ok()
         .and_then(|s| s.as_string())
-        .ok_or_else(|| {
-            Error::invalid_config(format!("{what} must be plain JSON-serialisable data"))
-        })?;
-    json::parse(text.as_bytes()).ok_or_else(|| {
-        Error::invalid_config(format!("{what} must be plain JSON-serialisable data"))
-    })
+        .map(Text::Json)
+        .ok_or_else(|| not_data(what))
 }
 
 /// Core JSON output as a JS value.
@@ -98,14 +111,36 @@ pub(crate) fn finite_number(v: &JsValue) -> Option<f64> {
 }
 
 /// `obj[key]`, with a throwing getter or a non-object read as `undefined`.
-pub(crate) fn get(obj: &JsValue, key: &str) -> JsValue {
+pub(crate) fn get(obj: &JsValue, key: &'static str) -> JsValue {
     if !obj.is_object() && !obj.is_function() {
         return JsValue::UNDEFINED;
     }
-    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    Reflect::get(obj, &name(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+thread_local! {
+    /// JS strings for the property and header names the adapter uses, made once: building a JS
+    /// string from Rust text on every property read was a large part of a call's cost.
+    static NAMES: RefCell<Vec<(&'static str, JsValue)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The JS string for a name the adapter uses (cached).
+pub(crate) fn name(key: &'static str) -> JsValue {
+    NAMES.with(|names| {
+        let mut names = names.borrow_mut();
+        if let Some((_, v)) = names
+            .iter()
+            .find(|(k, _)| std::ptr::eq(*k, key) || *k == key)
+        {
+            return v.clone();
+        }
+        let v = JsValue::from_str(key);
+        names.push((key, v.clone()));
+        v
+    })
 }
 
 /// `obj[key]` when it is a function.
-pub(crate) fn method(obj: &JsValue, key: &str) -> Option<Function> {
+pub(crate) fn method(obj: &JsValue, key: &'static str) -> Option<Function> {
     get(obj, key).dyn_into::<Function>().ok()
 }

@@ -43,8 +43,39 @@ fn promise(op: Operation) -> Promise {
     })
 }
 
-fn provider_arg(v: &JsValue) -> Result<Provider, Error> {
-    Provider::from_json(&to_value(v, "provider")?)
+thread_local! {
+    /// The last providers validated, by their JSON text: a host passes the same provider on
+    /// every call, and parsing and checking it again each time was the larger part of a call.
+    /// Keyed by the text, so a provider object changed in place is validated afresh.
+    static PROVIDERS: std::cell::RefCell<Vec<(String, std::rc::Rc<Provider>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn provider_arg(v: &JsValue) -> Result<std::rc::Rc<Provider>, Error> {
+    let text = match js::to_text(v, "provider")? {
+        js::Text::Json(text) => text,
+        js::Text::Value(value) => return Provider::from_json(&value).map(std::rc::Rc::new),
+    };
+    let cached = PROVIDERS.with(|c| {
+        c.borrow()
+            .iter()
+            .find(|(t, _)| *t == text)
+            .map(|(_, p)| p.clone())
+    });
+    if let Some(p) = cached {
+        return Ok(p);
+    }
+    let value = crate::json::parse(text.as_bytes())
+        .ok_or_else(|| Error::invalid_config("provider must be plain JSON-serialisable data"))?;
+    let provider = std::rc::Rc::new(Provider::from_json(&value)?);
+    PROVIDERS.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= 4 {
+            c.remove(0);
+        }
+        c.push((text, provider.clone()));
+    });
+    Ok(provider)
 }
 
 /// Registers the constructor of the host's error class (called once by the drop-in module).
