@@ -3,7 +3,7 @@
 //! OAuth codes, OpenAI's 403/404 conventions, a bare 401, success, and everything else.
 
 use crate::error::{Error, ErrorCode};
-use crate::http::{parse_retry_after, redirect, too_large, HttpResponse, MAX_BODY_BYTES};
+use crate::http::{redirect, too_large, HttpResponse, MAX_BODY_BYTES};
 use crate::json::{self, js_trim, Value};
 use crate::provider::ProviderKind;
 use crate::Step;
@@ -32,17 +32,14 @@ pub(crate) struct ReplyContext<'a> {
 
 pub(crate) fn classify(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Reply, Error> {
     let status = resp.status;
+    let retry_after = resp.retry_after_ms(ctx.now);
+    let fail = |e: Error| Err(e.with_status(status).with_retry_after(retry_after));
     if (300..400).contains(&status) {
-        return Err(redirect(status));
+        return fail(redirect(status));
     }
     if resp.body.len() > MAX_BODY_BYTES {
-        return Err(too_large(status));
+        return fail(too_large(status));
     }
-    let retry_after = resp
-        .retry_after
-        .as_deref()
-        .and_then(|v| parse_retry_after(v, ctx.now));
-    let fail = |e: Error| Err(e.with_status(status).with_retry_after(retry_after));
 
     // The body as `Response.text()` reads it (also natively): a leading byte-order mark dropped,
     // bytes that are not UTF-8 replaced by U+FFFD.

@@ -134,11 +134,12 @@ pub fn process_device_authorization(
             return Err(Error::invalid_response(
                 "The device authorization reply is a polling answer.",
             )
-            .with_status(resp.status))
+            .with_status(resp.status)
+            .with_retry_after(resp.retry_after_ms(now)))
         }
     };
     let step = Step::DeviceAuthorization.describe();
-    let with_status = |e: Error| e.with_status(resp.status);
+    let with_status = |e: Error| resp.annotate(e, now);
     let (device_code, verification_uri, verification_uri_complete, lifetime_ms) = if codex {
         let id = reply_string(&body, step, &["device_auth_id"]).map_err(with_status)?;
         let uri = p.verification_uri.clone().unwrap_or_default();

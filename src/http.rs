@@ -94,6 +94,19 @@ impl HttpResponse {
         self.retry_after = Some(value.to_owned());
         self
     }
+
+    /// `Retry-After` in milliseconds from `now`, when the reply carries a usable one.
+    pub fn retry_after_ms(&self, now: f64) -> Option<f64> {
+        self.retry_after
+            .as_deref()
+            .and_then(|v| parse_retry_after(v, now))
+    }
+
+    /// An error about this reply: its status and `Retry-After` attached.
+    pub fn annotate(&self, e: Error, now: f64) -> Error {
+        e.with_status(self.status)
+            .with_retry_after(self.retry_after_ms(now))
+    }
 }
 
 impl fmt::Debug for HttpResponse {

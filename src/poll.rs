@@ -139,16 +139,14 @@ pub fn process_poll(
         Reply::Success(body) => body,
     };
     if !codex {
-        let tokens =
-            Tokens::from_reply(&body, step, now).map_err(|e| e.with_status(resp.status))?;
+        let tokens = Tokens::from_reply(&body, step, now).map_err(|e| resp.annotate(e, now))?;
         return Ok(PollStep::Done(PollResult::Success(tokens)));
     }
     let authorization_code = Secret::new(
-        reply_string(&body, step, &["authorization_code"])
-            .map_err(|e| e.with_status(resp.status))?,
+        reply_string(&body, step, &["authorization_code"]).map_err(|e| resp.annotate(e, now))?,
     );
     let code_verifier = Secret::new(
-        reply_string(&body, step, &["code_verifier"]).map_err(|e| e.with_status(resp.status))?,
+        reply_string(&body, step, &["code_verifier"]).map_err(|e| resp.annotate(e, now))?,
     );
     Ok(PollStep::Exchange(CodeExchange {
         request: code_exchange_request(p, &authorization_code, &code_verifier),
@@ -197,10 +195,11 @@ pub fn process_code_exchange(
     };
     match classify(&ctx, resp)? {
         Reply::Success(body) => Tokens::from_reply(&body, Step::CodeExchange.describe(), now)
-            .map_err(|e| e.with_status(resp.status)),
+            .map_err(|e| resp.annotate(e, now)),
         Reply::Pending | Reply::SlowDown => Err(Error::invalid_response(
             "The code exchange reply is a polling answer.",
         )
-        .with_status(resp.status)),
+        .with_status(resp.status)
+        .with_retry_after(resp.retry_after_ms(now))),
     }
 }

@@ -92,12 +92,13 @@ pub fn process_refresh(
         Reply::Pending | Reply::SlowDown => {
             return Err(
                 Error::invalid_response("The refresh reply is a polling answer.")
-                    .with_status(resp.status),
+                    .with_status(resp.status)
+                    .with_retry_after(resp.retry_after_ms(now)),
             )
         }
     };
     let mut next = Tokens::from_reply(&body, Step::Refresh.describe(), now)
-        .map_err(|e| e.with_status(resp.status))?;
+        .map_err(|e| resp.annotate(e, now))?;
     if next.refresh_token.is_none() {
         next.refresh_token = Some(input.refresh_token.clone());
     }

@@ -116,7 +116,13 @@ impl Deps {
     }
 
     /// Sends one request and reads its reply, bounded by `signal` and `timeoutMs`.
-    pub(crate) async fn send(&self, req: &HttpRequest, step: Step) -> Result<HttpResponse, Error> {
+    /// `now` is the operation's clock reading (the base of a `Retry-After` date).
+    pub(crate) async fn send(
+        &self,
+        req: &HttpRequest,
+        step: Step,
+        now: f64,
+    ) -> Result<HttpResponse, Error> {
         self.check_aborted()?;
         let init = JSON::parse(&init_json(req))
             .map_err(|_| Error::invalid_config("request headers are not valid"))?;
@@ -124,7 +130,7 @@ impl Deps {
         if let Some(ctrl) = &guard.controller {
             let _ = Reflect::set(&init, &name("signal"), &ctrl.signal());
         }
-        let result = self.exchange(req, step, &init, &guard).await;
+        let result = self.exchange(req, step, now, &init, &guard).await;
         guard.release();
         result
     }
@@ -133,6 +139,7 @@ impl Deps {
         &self,
         req: &HttpRequest,
         step: Step,
+        now: f64,
         init: &JsValue,
         guard: &Guard,
     ) -> Result<HttpResponse, Error> {
@@ -159,7 +166,14 @@ impl Deps {
         let content_length = header("content-length")?;
         let retry_after = header("retry-after")?;
         let text = method(&response, "text").ok_or_else(not_response)?;
-        let body = if read_body_needed(step, status, content_length.as_deref())? {
+        let head = HttpResponse {
+            status,
+            retry_after,
+            body: Vec::new(),
+        };
+        let read = read_body_needed(step, status, content_length.as_deref())
+            .map_err(|e| head.annotate(e, now))?;
+        let body = if read {
             let pending = text
                 .call0(&response)
                 .map_err(|_| network("reading the response body failed"))?;
@@ -175,17 +189,13 @@ impl Deps {
             // Refused before it is copied into the module's memory, which never shrinks: a
             // string of n UTF-16 units has at least n UTF-8 bytes.
             if text.length() as usize > crate::MAX_BODY_BYTES {
-                return Err(crate::http::too_large(status));
+                return Err(head.annotate(crate::http::too_large(status), now));
             }
             String::from(text).into_bytes()
         } else {
             Vec::new()
         };
-        Ok(HttpResponse {
-            status,
-            retry_after,
-            body,
-        })
+        Ok(HttpResponse { body, ..head })
     }
 
     /// Waits `ms` with the host's sleep (default: a timer), ended early by `signal`.

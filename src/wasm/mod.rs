@@ -114,7 +114,11 @@ async fn request_device_code_impl(provider: &JsValue, deps: &JsValue) -> Result<
     let deps = Deps::from_js(deps, false)?;
     let now = deps.now()?;
     let resp = deps
-        .send(&device_authorization_request(&p), Step::DeviceAuthorization)
+        .send(
+            &device_authorization_request(&p),
+            Step::DeviceAuthorization,
+            now,
+        )
         .await?;
     Ok(process_device_authorization(&p, &resp, now)?.to_json())
 }
@@ -150,11 +154,15 @@ async fn poll_device_token_impl(
 /// One poll; for OpenAI an approval is redeemed in the same call (one clock reading for both).
 async fn poll_once(p: &Provider, code: &DeviceCode, deps: &Deps) -> Result<PollResult, Error> {
     let now = deps.now()?;
-    let resp = deps.send(&poll_request(p, code, now)?, Step::Poll).await?;
+    let resp = deps
+        .send(&poll_request(p, code, now)?, Step::Poll, now)
+        .await?;
     match process_poll(p, code, &resp, now)? {
         PollStep::Done(result) => Ok(result),
         PollStep::Exchange(exchange) => {
-            let resp = deps.send(&exchange.request, Step::CodeExchange).await?;
+            let resp = deps
+                .send(&exchange.request, Step::CodeExchange, now)
+                .await?;
             Ok(PollResult::Success(process_code_exchange(
                 p, &exchange, &resp, now,
             )?))
@@ -210,7 +218,11 @@ async fn refresh_impl(
     let deps = Deps::from_js(deps, false)?;
     let now = deps.now()?;
     let resp = deps
-        .send(&refresh_request(&p, &input.refresh_token), Step::Refresh)
+        .send(
+            &refresh_request(&p, &input.refresh_token),
+            Step::Refresh,
+            now,
+        )
         .await?;
     process_refresh(&p, &input, &resp, now)
 }
@@ -232,7 +244,7 @@ async fn revoke_impl(provider: &JsValue, token: &JsValue, deps: &JsValue) -> Res
     let deps = Deps::from_js(deps, false)?;
     let now = deps.now()?;
     let req = revocation_request(&p, &token)?;
-    let resp = deps.send(&req, Step::Revocation).await?;
+    let resp = deps.send(&req, Step::Revocation, now).await?;
     process_revocation(&p, &token, &resp, now)
 }
 

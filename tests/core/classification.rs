@@ -487,3 +487,23 @@ fn retry_after_date_moves_with_the_clock_reading() {
         Some(0.0)
     );
 }
+
+#[test]
+fn retry_after_is_reported_on_redirects_oversized_replies_and_unusable_success_replies() {
+    use oauth_device_flow::{process_device_authorization, HttpResponse};
+    let p = codex();
+    for (resp, code) in [
+        (HttpResponse::new(302, ""), ErrorCode::Redirect),
+        (
+            HttpResponse::new(200, "x".repeat(65_537)),
+            ErrorCode::InvalidResponse,
+        ),
+        (
+            HttpResponse::new(200, r#"{"user_code":"U"}"#),
+            ErrorCode::InvalidResponse,
+        ),
+    ] {
+        let e = process_device_authorization(&p, &resp.with_retry_after("5"), NOW).unwrap_err();
+        assert_eq!((e.code, e.retry_after_ms), (code, Some(5000.0)));
+    }
+}
