@@ -68,6 +68,10 @@ else
 fi
 shopt -u nullglob
 
+# The benchmark's correctness checks only: a generous size ceiling and flat wasm memory.
+header "bench --quick: .wasm size ceiling and flat wasm memory over many refreshes"
+node --expose-gc --import tsx scripts/bench.ts --quick
+
 # The npm package as a host gets it: tarball installed without Rust, host fixture before/after swap.
 header "host-check: the packed tarball in a clean project and in the host fixture"
 bash "$ROOT/scripts/host-check.sh"
