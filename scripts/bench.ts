@@ -85,11 +85,17 @@ rows.push({ what: ".wasm size gzip -9", unit: "KB", module: gz / 1000, goal: "<=
 async function memoryCycles(n: number) {
   const deps = { fetch: fetches.tokens as unknown as mod.FetchLike, clock };
   for (let i = 0; i < 1000; i++) await mod.refreshAccessToken(codex, "rt_1", deps);
-  global.gc?.();
-  const before = { wasm: glue.wasmMemoryBytes(), rss: process.memoryUsage().rss };
+  const settle = async () => {
+    global.gc?.();
+    await new Promise((r) => setTimeout(r, 20));
+    global.gc?.();
+  };
+  await settle();
+  const snapshot = () => ({ wasm: glue.wasmMemoryBytes(), rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed });
+  const before = snapshot();
   for (let i = 0; i < n; i++) await mod.refreshAccessToken(codex, "rt_1", deps);
-  global.gc?.();
-  const after = { wasm: glue.wasmMemoryBytes(), rss: process.memoryUsage().rss };
+  await settle();
+  const after = snapshot();
   return { before, after };
 }
 const cycles = quick ? 20_000 : 100_000;
@@ -100,6 +106,12 @@ rows.push({
   module: (mem.after.wasm - mem.before.wasm) / 1000,
   goal: "0 (flat)",
   met: mem.after.wasm === mem.before.wasm,
+});
+rows.push({
+  what: `JS heap used after GC, before -> after (${(mem.before.heap / 1e6).toFixed(1)} -> ${(mem.after.heap / 1e6).toFixed(1)} MB)`,
+  unit: "MB",
+  module: (mem.after.heap - mem.before.heap) / 1e6,
+  goal: "info",
 });
 rows.push({
   what: `process RSS before -> after (${(mem.before.rss / 1e6).toFixed(1)} -> ${(mem.after.rss / 1e6).toFixed(1)} MB)`,
