@@ -153,6 +153,8 @@ test("admin page: sign in with the device-code modal, approve on the verificatio
   assert.equal(await page.locator("#flow-status").textContent(), "Waiting for approval…");
 
   await page.locator("#copy-code").click();
+  // The label changes once the clipboard write has resolved: wait for it rather than race it.
+  await page.locator('#copy-code:text-is("Copied")').waitFor();
   assert.equal(await page.locator("#copy-code").textContent(), "Copied");
   assert.equal(await page.evaluate("navigator.clipboard.readText()"), userCode, "the copy button puts the code on the clipboard");
   await page.screenshot({ path: shot("admin-modal-waiting.png") });
