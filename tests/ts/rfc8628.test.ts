@@ -453,3 +453,16 @@ describe("rfc8628 revokeToken", () => {
     assert.equal(f.calls.length, 0);
   });
 });
+
+describe("provider validation is not skipped by the module's provider cache", () => {
+  test("a provider object changed in place after a successful call is validated again (insecure_endpoint, no request)", async () => {
+    const provider: OAuthProvider = rfc8628Provider({ ...base });
+    const ok = new FakeFetch(json(200, { access_token: "at_1", expires_in: 60 }));
+    await refreshAccessToken(provider, "rt_1", deps(ok, new FakeClock(T0)));
+    assert.equal(ok.calls.length, 1);
+    provider.tokenEndpoint = "http://idp.example.com/token";
+    const f = new FakeFetch(json(200, { access_token: "at_2" }));
+    await rejectsWith(refreshAccessToken(provider, "rt_1", deps(f, new FakeClock(T0))), { code: "insecure_endpoint", retryable: false });
+    assert.equal(f.calls.length, 0, "no request to the changed endpoint");
+  });
+});
