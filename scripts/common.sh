@@ -55,3 +55,20 @@ exclusive() {
   echo "$1: waiting for another $1 of $ROOT to finish"
   flock 9
 }
+
+# apt_ensure WHAT PACKAGE... : installs Debian PACKAGEs with apt-get when WHAT (a command or file
+# path) is missing. Needs root; apt's output goes to a log file under target/, and one line says
+# what was installed and where the log is. Dies when it cannot install.
+apt_ensure() {
+  local what="$1"
+  shift
+  if [[ "$what" == /* ]]; then [[ -e "$what" ]] && return 0; else command -v "$what" >/dev/null && return 0; fi
+  [[ "$(id -u)" == 0 ]] || die "$what is missing: run 'apt-get update && apt-get install -y $*' as root"
+  mkdir -p "$ROOT/target"
+  local log="$ROOT/target/apt-$1.log"
+  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "$@"; } >"$log" 2>&1 ||
+    { tail -n 20 "$log" >&2; die "apt-get install $* failed (log: $log)"; }
+  if [[ "$what" == /* ]]; then [[ -e "$what" ]]; else command -v "$what" >/dev/null; fi ||
+    die "apt-get installed $* but $what is still missing (log: $log)"
+  echo "installed with apt: $* (log: $log)"
+}
