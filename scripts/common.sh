@@ -70,5 +70,5 @@ apt_ensure() {
     { tail -n 20 "$log" >&2; die "apt-get install $* failed (log: $log)"; }
   if [[ "$what" == /* ]]; then [[ -e "$what" ]]; else command -v "$what" >/dev/null; fi ||
     die "apt-get installed $* but $what is still missing (log: $log)"
-  echo "installed with apt: $* (log: $log)"
+  echo "installed with apt: $* (log: ${log#"$ROOT"/})"
 }

@@ -1,80 +1,108 @@
 #!/usr/bin/env bash
-# The whole check, as run by `npm test` and by .ci/run. Stops at the first failure:
-# setup, build, rustfmt, clippy (native), cargo test, clippy (wasm32), wasm-pack test --node
-# (when tests/wasm*.rs or tests/wasm/ exists), tsc --noEmit (when there is TypeScript), and the
-# TypeScript tests tests/ts/*.test.ts under node's test runner, then scripts/host-check.sh (the npm
-# package installed in a clean project and dropped into the host fixture).
+# The whole check, as run by `npm test` and by .ci/run. Stops at the first failing step:
+# setup, build, rustfmt, clippy (native), cargo test, clippy (wasm32), wasm-pack test --node,
+# tsc --noEmit, the TypeScript suites (tests/ts/*.test.ts under node's test runner, Debian's
+# Chromium installed first when absent), bench --quick, and scripts/host-check.sh (the npm package
+# installed in a clean project and dropped into the host fixture).
+#
+# The screen gets one line per step (what it counted, how long it took); a failing step prints its
+# failures and where its full log is. Every step's complete output is kept in target/test-logs/
+# (the TypeScript suites' full TAP in target/test-logs/ts.tap).
+#
+# Environment: CHROMIUM_PATH=/path/to/chrome uses that browser for the browser test instead of
+# Debian's /usr/bin/chromium (then nothing is installed with apt).
 set -euo pipefail
 # shellcheck source=scripts/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 TEST_START="$(now)"
+LOGS="$ROOT/target/test-logs"
+mkdir -p "$LOGS"
+rm -f "$LOGS"/*.log "$LOGS"/*.tap
+STEP_NO=0
+STEPS_OK=0
 
-header "setup"
-bash "$ROOT/scripts/setup.sh"
+# step NAME SUMMARY_FN CMD... : runs CMD with its output in target/test-logs/NN-name.log and prints
+# one line "ok NAME (summary, seconds)". SUMMARY_FN LOG prints the summary from the log (or nothing).
+# On failure prints the log's end (or the summary function's failure detail) and exits 1.
+step() {
+  local name="$1" summary="$2"
+  shift 2
+  STEP_NO=$((STEP_NO + 1))
+  local slug log t rc=0 info=""
+  slug="$(printf '%02d-%s' "$STEP_NO" "$(printf '%s' "$name" | tr -c 'a-zA-Z0-9' '-' | tr -s '-' | sed 's/-$//')")"
+  log="$LOGS/$slug.log"
+  t="$(now)"
+  [[ -t 1 ]] && printf '  ..  %s\r' "$name"
+  "$@" >"$log" 2>&1 || rc=$?
+  [[ -n "$summary" ]] && info="$("$summary" "$log" 2>/dev/null || true)"
+  if ((rc != 0)); then
+    printf 'FAIL  %-44s %s\n' "$name" "$(elapsed "$t")"
+    echo "---- $name failed (exit $rc); the end of its output:"
+    if [[ "$summary" == ts_summary ]]; then
+      # The reporter printed the failures (with the failing files' own output) at the end.
+      sed -n '/^[0-9]* failure(s):$/,$p' "$log" | tail -n 300
+    else
+      tail -n 80 "$log"
+    fi
+    echo "---- full log: $log"
+    exit 1
+  fi
+  STEPS_OK=$((STEPS_OK + 1))
+  printf '  ok  %-44s %s\n' "$name" "${info:+$info, }$(elapsed "$t")"
+}
+
+cargo_summary() { # sums "test result: ok. N passed; M failed; K ignored" over every test binary
+  awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed/) p += $(i - 1); if ($(i) ~ /^failed/) f += $(i - 1); if ($(i) ~ /^ignored/) g += $(i - 1) } }
+       END { if (p + f + g > 0) printf "%d passed, %d failed, %d ignored", p, f, g }' "$1"
+}
+ts_summary() { grep -E '^tests [0-9]+, pass' "$1" | tail -n 1 | sed 's/ ([0-9.]*s)$//'; }
+build_summary() { grep -E '^build: .*bytes' "$1" | sed -E 's/^build: [^:]*: //; s/ \([0-9.]* KiB\)//g'; }
+host_summary() { grep -oE 'host fixture [0-9]+/[0-9]+ tests' "$1" | tail -n 1; }
+
+
+echo "test: one line per step; full output of each step in ${LOGS#"$ROOT"/}/"
+
+# Setup's lines for what it installs are shown (long installs say so while they run); the ones for
+# what was already there are not.
+t="$(now)"
+bash "$ROOT/scripts/setup.sh" | { grep --line-buffered -v -e 'skipped (' -e '^setup: done' || true; } | sed 's/^/      /'
 export OAUTH_SETUP_DONE=1
+STEP_NO=$((STEP_NO + 1))
+STEPS_OK=$((STEPS_OK + 1))
+printf '  ok  %-44s %s\n' "setup" "$(elapsed "$t")"
 
-header "build (wasm-pack, release)"
-bash "$ROOT/scripts/build.sh"
+step "build (wasm-pack, release)" build_summary bash "$ROOT/scripts/build.sh"
+step "cargo fmt --check" "" cargo fmt --all -- --check
+step "cargo clippy --all-targets (native)" "" cargo clippy --all-targets -- -D warnings
+step "cargo test" cargo_summary cargo test
+step "cargo clippy --lib ($WASM_TARGET)" "" cargo clippy --target "$WASM_TARGET" --lib -- -D warnings
+step "wasm-pack test --node" cargo_summary wasm-pack test --node
+step "tsc --noEmit (js, tests, scripts)" "" "$ROOT/node_modules/.bin/tsc" -p tsconfig.json --noEmit
 
-header "cargo fmt --all -- --check"
-cargo fmt --all -- --check
-
-header "cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets -- -D warnings
-
-header "cargo test"
-cargo test
-
-header "cargo clippy --target $WASM_TARGET --lib -- -D warnings"
-cargo clippy --target "$WASM_TARGET" --lib -- -D warnings
-
-shopt -s nullglob
-wasm_tests=(tests/wasm*.rs)
-if ((${#wasm_tests[@]})) || [[ -d tests/wasm ]]; then
-  header "wasm-pack test --node"
-  wasm-pack test --node
+# The admin page's browser test drives a real Chromium: Debian's, installed here when absent (as
+# root), unless CHROMIUM_PATH names another one. Never skipped.
+if [[ -n "${CHROMIUM_PATH:-}" ]]; then
+  [[ -x "$CHROMIUM_PATH" ]] || die "CHROMIUM_PATH=$CHROMIUM_PATH is not an executable file"
 else
-  header "wasm-pack test --node: skipped (no tests/wasm*.rs or tests/wasm/)"
-fi
-
-# tsconfig.json includes js/**/*.ts and tests/**/*.ts; tsc fails on an empty input set.
-ts_file="$(find js tests -name '*.ts' -not -path '*/node_modules/*' -print -quit 2>/dev/null || true)"
-if [[ -n "$ts_file" ]]; then
-  header "tsc -p tsconfig.json --noEmit"
-  "$ROOT/node_modules/.bin/tsc" -p tsconfig.json --noEmit
-else
-  header "tsc: skipped (no .ts file under js/ or tests/)"
-fi
-
-# The admin page's browser test (tests/ts/web.browser.test.ts) drives Debian's headless Chromium at
-# /usr/bin/chromium. Installed here when absent and we are root; otherwise, or if the install fails,
-# stop loudly: the browser test is never skipped.
-if [[ -d tests/ts && ! -x /usr/bin/chromium ]]; then
-  header "apt-get install chromium (for the browser test)"
-  [[ "$(id -u)" == 0 ]] || die "/usr/bin/chromium is missing: run 'apt-get update && apt-get install -y chromium' as root (the browser test needs it)"
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } || die "installing chromium failed: the browser test cannot run"
-  [[ -x /usr/bin/chromium ]] || die "the chromium package did not install /usr/bin/chromium"
+  apt_ensure /usr/bin/chromium chromium | sed 's/^/      /'
 fi
 
 # Node 20's `node --test DIR` only finds .js/.cjs/.mjs files, so the TS files are named by glob.
-if [[ -d tests/ts ]]; then
-  ts_tests=(tests/ts/*.test.ts)
-  ((${#ts_tests[@]})) || die "tests/ts exists but tests/ts/*.test.ts matches no file: the TypeScript suite would run zero tests"
-  header "node --import tsx --test tests/ts/*.test.ts (${#ts_tests[@]} files)"
-  node --import tsx --test "${ts_tests[@]}"
-else
-  header "node --test: skipped (no tests/ts/)"
-fi
+shopt -s nullglob
+ts_tests=(tests/ts/*.test.ts)
 shopt -u nullglob
+((${#ts_tests[@]})) || die "tests/ts/*.test.ts matches no file: the TypeScript suite would run zero tests"
+step "TypeScript suites (${#ts_tests[@]} files)" ts_summary \
+  node --disable-warning=ExperimentalWarning --import tsx --test \
+  --test-reporter=tap --test-reporter-destination="$LOGS/ts.tap" \
+  --test-reporter="$ROOT/scripts/test-reporter.mjs" --test-reporter-destination=stdout \
+  "${ts_tests[@]}"
 
 # The benchmark's correctness checks only: a generous size ceiling and flat wasm memory.
-header "bench --quick: .wasm size ceiling and flat wasm memory over many refreshes"
-node --expose-gc --import tsx scripts/bench.ts --quick
+step "bench --quick (size ceiling, flat memory)" "" node --expose-gc --import tsx scripts/bench.ts --quick
 
 # The npm package as a host gets it: tarball installed without Rust, host fixture before/after swap.
-header "host-check: the packed tarball in a clean project and in the host fixture"
-bash "$ROOT/scripts/host-check.sh"
+step "host-check (tarball in a clean project)" host_summary bash "$ROOT/scripts/host-check.sh"
 
-echo
-echo "test: all steps passed in $(elapsed "$TEST_START")"
+echo "test: all $STEPS_OK steps passed in $(elapsed "$TEST_START")"

@@ -80,6 +80,7 @@ function parseOptions(argv: string[]): Options | "help" {
     throw new UsageError(`--provider must be openai-codex or rfc8628, not "${kind}"`);
   }
   if (values.issuer === undefined && values["client-id"] !== undefined) throw new UsageError("--client-id needs --issuer");
+  if (values.issuer !== undefined) checkIssuerArgument(values.issuer);
   if (values.issuer !== undefined && kind === "rfc8628" && values["client-id"] === undefined) {
     throw new UsageError("--provider rfc8628 with --issuer needs --client-id");
   }
@@ -90,6 +91,26 @@ function parseOptions(argv: string[]): Options | "help" {
     ...(values["client-id"] === undefined ? {} : { clientId: values["client-id"] }),
     scope: values.scope,
   };
+}
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * `--issuer` must be an issuer identifier: an absolute `https:` URL without query or fragment
+ * (`http:` only for a server on this machine, as the module's endpoint rule allows). Anything else is
+ * bad usage (exit 2), said with an example, before any request.
+ */
+function checkIssuerArgument(raw: string): void {
+  const shown = [...raw].filter((c) => c >= " " && c !== "\x7f").slice(0, 100).join("");
+  const hint = `--issuer must be the server's issuer URL, such as https://auth.example.com or https://login.example.com/realms/main (http: only for localhost, 127.0.0.1 or [::1]); got "${shown}"`;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(hint);
+  }
+  const secure = url.protocol === "https:" || (url.protocol === "http:" && (LOOPBACK_HOSTS.has(url.hostname) || /^127\.\d+\.\d+\.\d+$/.test(url.hostname)));
+  if (!secure || url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "") throw new UsageError(hint);
 }
 
 /** RFC 8414 / OpenID discovery: the endpoints of a real rfc8628 server. */

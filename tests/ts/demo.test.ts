@@ -176,4 +176,14 @@ describe("demo CLI", { concurrency: true }, () => {
     assert.equal(noClient.status, 2);
     assert.match(noClient.stderr, /needs --client-id/);
   });
+
+  test("a malformed or insecure --issuer is bad usage (exit 2) that shows what a valid issuer looks like, before any request", async () => {
+    for (const issuer of ["not-a-url", "ftp://auth.example.com", "http://auth.example.com", "https://auth.example.com/?x=1", "https://user:pw@auth.example.com"]) {
+      const run = await demo(["--issuer", issuer]);
+      assert.equal(run.status, 2, issuer);
+      assert.match(run.stderr, /^demo: --issuer must be the server's issuer URL, such as https:\/\/auth\.example\.com /, issuer);
+      assert.match(run.stderr, /http: only for localhost, 127\.0\.0\.1 or \[::1\]/, issuer);
+      assert.match(run.stderr, /\nusage: npm run demo -- /, issuer);
+    }
+  });
 });

@@ -52,8 +52,15 @@ function startWorker(t: TestContext, args: string[]): Worker {
     inbox.push(m);
     waiters.splice(0).forEach((w) => w());
   });
+  // "exit" can come before the last IPC messages are delivered: the worker is gone only once it has
+  // exited and its IPC channel is closed (every message it sent has arrived by then).
+  const disconnected = new Promise<void>((resolve) => child.once("disconnect", () => resolve()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal })),
+    child.once("exit", (code, signal) => {
+      const status = { code, signal };
+      if (!child.connected) resolve(status);
+      else void disconnected.then(() => resolve(status));
+    }),
   );
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");

@@ -66,15 +66,22 @@ export function refreshBody(body: string): string | undefined {
   return typeof fields["refresh_token"] === "string" ? fields["refresh_token"] : "";
 }
 
-const send = (m: WorkerMessage): void => {
-  process.send?.(m);
-};
+/**
+ * Sends `m` to the parent and resolves once it has been written to the IPC channel. A worker must
+ * await this before it disconnects or exits: `process.disconnect()` right after `process.send()`
+ * drops a large message still being written (the parent then sees an exit without the report).
+ */
+const send = (m: WorkerMessage): Promise<void> =>
+  new Promise((resolve) => {
+    if (process.send === undefined) return resolve();
+    process.send(m, undefined, {}, () => resolve());
+  });
 const forever = (): Promise<void> => new Promise(() => setInterval(() => undefined, 60_000));
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function fail(e: unknown): void {
+function fail(e: unknown): Promise<void> {
   const err = e as { code?: unknown; message?: unknown };
-  send({ type: "failed", code: String(err?.code ?? "unknown"), message: String(err?.message ?? e) });
+  return send({ type: "failed", code: String(err?.code ?? "unknown"), message: String(err?.message ?? e) });
 }
 
 async function session(go: GoMessage): Promise<void> {
@@ -116,21 +123,23 @@ async function session(go: GoMessage): Promise<void> {
     }
     await sleep(5 + Math.floor(Math.random() * 15));
   }
-  send({ type: "report", pid: process.pid, calls, refreshes, saves, errors });
+  await send({ type: "report", pid: process.pid, calls, refreshes, saves, errors });
 }
 
 async function main(): Promise<void> {
   const role = process.argv[2];
   const storePath = process.argv[3] ?? "";
   const pause = async (tempPath: string) => {
-    send({ type: "paused", tempPath });
+    await send({ type: "paused", tempPath });
     await forever();
   };
   if (role === "session") {
     process.once("message", (m: GoMessage) => {
-      session(m).then(() => process.disconnect(), (e) => (fail(e), process.disconnect()));
+      session(m)
+        .catch((e: unknown) => fail(e))
+        .finally(() => process.disconnect());
     });
-    send({ type: "ready", pid: process.pid });
+    void send({ type: "ready", pid: process.pid });
     return;
   }
   if (role === "pause-save") {
@@ -154,7 +163,7 @@ async function main(): Promise<void> {
   if (role === "save-loop") {
     const store = createFileStore({ path: storePath });
     let previous: OAuthTokens = { accessToken: "gen-0", tokenType: "Bearer", refreshToken: "rt-0" };
-    send({ type: "ready", pid: process.pid });
+    void send({ type: "ready", pid: process.pid });
     for (let i = 1; ; i++) {
       // A large body, so that a kill often lands in the middle of writing it.
       const next: OAuthTokens = { accessToken: `gen-${i}`, tokenType: "Bearer", refreshToken: `rt-${i}`, idToken: "x".repeat(200_000) };
@@ -165,4 +174,4 @@ async function main(): Promise<void> {
   throw new Error(`unknown role ${role ?? ""}`);
 }
 
-main().catch(fail);
+main().catch((e: unknown) => fail(e));

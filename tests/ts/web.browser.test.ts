@@ -62,7 +62,7 @@ interface Playwright {
 const PLAYWRIGHT: string = "playwright-core";
 const { chromium } = (await import(PLAYWRIGHT)) as Playwright;
 
-const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM = process.env["CHROMIUM_PATH"] || "/usr/bin/chromium";
 /** The flags TOOLCHAIN.md names for Debian's Chromium here. */
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
