@@ -32,12 +32,6 @@ DEFAULT_FILES=(
   tests/ts/web.routes.test.ts
   tests/ts/web.browser.test.ts
 )
-shopt -s nullglob
-# Suites added later that need servers or other runtimes join the list when present.
-for f in tests/ts/*Store*.test.ts tests/ts/*replica*.test.ts tests/ts/codex*.test.ts; do
-  [[ " ${DEFAULT_FILES[*]} " == *" $f "* ]] || DEFAULT_FILES+=("$f")
-done
-shopt -u nullglob
 FILES=("$@")
 ((${#FILES[@]})) || FILES=("${DEFAULT_FILES[@]}")
 for f in "${FILES[@]}"; do [[ -f "$f" ]] || die "no such test file: $f"; done
