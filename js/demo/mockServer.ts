@@ -74,6 +74,8 @@ export interface MockKnobs {
   autoDecide: { action: "approve" | "deny"; afterPolls: number } | undefined;
   /** The Codex backend's models for this account (the models list; others are refused). */
   models: string[];
+  /** The Codex backend's pause between two streamed events (0: none), so that a stream is seen streaming. */
+  eventDelayMs: number;
   /** Pending faults, consumed in order of matching. */
   faults: MockFault[];
 }
@@ -200,6 +202,7 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
     rotateRefreshTokens: options.rotateRefreshTokens ?? true,
     autoDecide: options.autoDecide,
     models: [...(options.models ?? MOCK_MODELS)],
+    eventDelayMs: options.eventDelayMs ?? 0,
     faults: [],
   };
   const log: LoggedRequest[] = [];
@@ -607,7 +610,7 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
       const frame = sseFrame(event);
       entry.reply += frame;
       res.write(frame);
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await new Promise<void>((resolve) => (knobs.eventDelayMs > 0 ? setTimeout(resolve, knobs.eventDelayMs) : setImmediate(resolve)));
     }
     if (script.end === "stall") return; // silent until the client gives up or the mock stops
     res.end();
