@@ -6,7 +6,7 @@
  *
  * Server text is quoted only after anything token-shaped is removed, cut to 200 characters.
  */
-import { OAuthDeviceFlowError, type OAuthErrorCode } from "./oauthDeviceFlow.ts";
+import { OAuthDeviceFlowError } from "./oauthDeviceFlow.ts";
 
 /** Replies larger than this are not read for an error message. */
 const MAX_ERROR_BODY = 64 * 1024;
@@ -134,8 +134,7 @@ export function failedError(error: Record<string, unknown> | undefined, now: num
   const message = typeof error?.["message"] === "string" ? quote(error["message"]) : "";
   const seconds = /try again in\s+([0-9]+(?:\.[0-9]+)?)\s*s/i.exec(message)?.[1];
   const retryable = code === "rate_limit_exceeded" || code === "server_error" || code === undefined;
-  const label: OAuthErrorCode = "response_failed";
-  return new OAuthDeviceFlowError(label, `The model failed to answer${code === undefined ? "" : ` (${code})`}${message === "" ? "" : `: ${message}`}`, {
+  return new OAuthDeviceFlowError("response_failed", `The model failed to answer${code === undefined ? "" : ` (${code})`}${message === "" ? "" : `: ${message}`}`, {
     retryable,
     ...(code === undefined ? {} : { serverCode: code }),
     ...(seconds === undefined ? {} : { retryAfterMs: Math.ceil(Number(seconds) * 1000) }),
