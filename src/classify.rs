@@ -1,6 +1,7 @@
 //! The contract's ordered rules for reading any reply (CONTRACT.md section 3), in one place so that
-//! every step classifies the same way: a 3xx, a known protocol code at any status, 5xx/429, other
-//! OAuth codes, OpenAI's 403/404 conventions, a bare 401, success, and everything else.
+//! every step classifies the same way: a 3xx, a known protocol code at any status, 5xx/429, OpenAI's
+//! user-code 404, other OAuth codes, OpenAI's poll 403/404 conventions, a bare 401, success, and
+//! everything else.
 
 use crate::error::{Error, ErrorCode};
 use crate::http::{redirect, too_large, HttpResponse, MAX_BODY_BYTES};
@@ -24,7 +25,7 @@ pub(crate) struct ReplyContext<'a> {
     pub kind: ProviderKind,
     pub now: f64,
     /// The member whose presence (as a string) marks a success body, so that a 2xx carrying both
-    /// an error code and the success fields counts as a success (rule 3).
+    /// an error code and the success fields counts as a success (rule 4).
     pub success_marker: &'a str,
     /// Secrets sent in the request, scrubbed from any server text we quote.
     pub secrets: &'a [&'a str],
@@ -69,7 +70,10 @@ pub(crate) fn classify(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Re
                 return Ok(Reply::Pending)
             }
             "slow_down" if ctx.step == Step::Poll => return Ok(Reply::SlowDown),
-            "access_denied" => return known(ErrorCode::AccessDenied, "The user declined the sign-in request."),
+            // Codex's own tests mock a denial as `authorization_declined`.
+            "access_denied" | "authorization_declined" => {
+                return known(ErrorCode::AccessDenied, "The user declined the sign-in request.")
+            }
             "expired_token" | "deviceauth_expired" => {
                 return known(ErrorCode::ExpiredToken, "The device code has expired: start the sign-in again.")
             }
@@ -109,13 +113,25 @@ pub(crate) fn classify(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Re
         );
     }
 
+    // Rule 3: OpenAI's user-code endpoint answers 404 when device login is off for the server or
+    // the account, whatever its body says (e.g. `{"error":{"code":"not_found"}}`).
+    if ctx.kind == ProviderKind::OpenAiCodex
+        && ctx.step == Step::DeviceAuthorization
+        && status == 404
+    {
+        return fail(Error::new(
+            ErrorCode::DeviceFlowDisabled,
+            "Device code login is not enabled for this account or server (HTTP 404): enable it in the account's security settings (\"Enable device code authorization for Codex\"), or sign in another way.",
+        ));
+    }
+
     let is_2xx = (200..300).contains(&status);
     let has_success = body
         .as_ref()
         .and_then(|b| b.get(ctx.success_marker))
         .is_some_and(|v| v.as_str().is_some());
 
-    // Rule 3: any other OAuth error code on a 4xx (or on a 2xx without the success fields).
+    // Rule 4: any other OAuth error code on a 4xx (or on a 2xx without the success fields).
     if code.is_some() && ((400..500).contains(&status) || (is_2xx && !has_success)) {
         let shown = public_code.map_or_else(|| "[redacted]".to_owned(), shown_code);
         let msg = format!("The authorization server refused the {step} with error \"{shown}\"");
@@ -126,20 +142,15 @@ pub(crate) fn classify(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Re
     }
 
     let no_code_body = empty || (is_json && code.is_none());
-    // Rule 4: OpenAI's own conventions.
-    if ctx.kind == ProviderKind::OpenAiCodex {
-        if ctx.step == Step::Poll && (status == 404 || status == 403 && no_code_body) {
-            return Ok(Reply::Pending);
-        }
-        if ctx.step == Step::DeviceAuthorization && status == 404 {
-            return fail(Error::new(
-                ErrorCode::DeviceFlowDisabled,
-                "Device code login is not enabled for this account or server (HTTP 404): enable it in the account's security settings, or sign in another way.",
-            ));
-        }
+    // Rule 5: OpenAI's poll conventions.
+    if ctx.kind == ProviderKind::OpenAiCodex
+        && ctx.step == Step::Poll
+        && (status == 404 || status == 403 && no_code_body)
+    {
+        return Ok(Reply::Pending);
     }
 
-    // Rule 5: a bare 401 on a token request means the grant is dead.
+    // Rule 6: a bare 401 on a token request means the grant is dead.
     let token_request = matches!(ctx.step, Step::Refresh | Step::CodeExchange);
     if status == 401 && no_code_body && token_request {
         return fail(Error::new(
@@ -148,14 +159,14 @@ pub(crate) fn classify(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Re
         ));
     }
 
-    // Rule 6: success.
+    // Rule 7: success.
     if is_2xx {
         if let Some(body @ Value::Object(_)) = body {
             return Ok(Reply::Success(body));
         }
     }
 
-    // Rule 7: anything else.
+    // Rule 8: anything else.
     let what = if is_2xx || (400..500).contains(&status) {
         if empty {
             "an empty body"

@@ -21,6 +21,7 @@ pub mod form;
 pub mod http;
 pub mod json;
 pub mod jwt;
+pub mod model_call;
 mod poll;
 mod provider;
 mod refresh;

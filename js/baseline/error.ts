@@ -10,12 +10,16 @@ const RETRYABLE: ReadonlySet<OAuthErrorCode> = new Set<OAuthErrorCode>([
   "invalid_response",
   "redirect",
   "storage_error",
+  "usage_limit_reached",
+  "stream_incomplete",
+  "idle_timeout",
 ]);
 
 export interface ErrorDetails {
   status?: number;
   serverCode?: string;
   retryAfterMs?: number;
+  resetsAt?: number;
   cause?: OAuthDeviceFlowError;
 }
 
@@ -26,6 +30,7 @@ export class OAuthDeviceFlowError extends Error {
   readonly status?: number;
   readonly serverCode?: string;
   readonly retryAfterMs?: number;
+  readonly resetsAt?: number;
   declare readonly cause?: OAuthDeviceFlowError;
 
   constructor(code: OAuthErrorCode, message: string, details: ErrorDetails = {}) {
@@ -35,6 +40,7 @@ export class OAuthDeviceFlowError extends Error {
     if (details.status !== undefined) this.status = details.status;
     if (details.serverCode !== undefined) this.serverCode = details.serverCode;
     if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
+    if (details.resetsAt !== undefined) this.resetsAt = details.resetsAt;
   }
 
   toJSON(): {
@@ -44,6 +50,7 @@ export class OAuthDeviceFlowError extends Error {
     status?: number;
     serverCode?: string;
     retryAfterMs?: number;
+    resetsAt?: number;
     message: string;
   } {
     return {
@@ -53,6 +60,7 @@ export class OAuthDeviceFlowError extends Error {
       ...(this.status === undefined ? {} : { status: this.status }),
       ...(this.serverCode === undefined ? {} : { serverCode: this.serverCode }),
       ...(this.retryAfterMs === undefined ? {} : { retryAfterMs: this.retryAfterMs }),
+      ...(this.resetsAt === undefined ? {} : { resetsAt: this.resetsAt }),
       message: this.message,
     };
   }

@@ -30,7 +30,7 @@ export interface ReplyContext {
   step: Step;
   kind: "openai-codex" | "rfc8628";
   now: number;
-  /** The member whose string presence marks a success body (rule 3's "success fields"). */
+  /** The member whose string presence marks a success body (rule 4's "success fields"). */
   successMarker: string;
   /** What was sent in the request: a server code echoing one is not reported. */
   secrets: readonly string[];
@@ -108,7 +108,7 @@ function echoes(code: string, secret: string): boolean {
 export const httpError = (code: OAuthErrorCode, message: string, details: ErrorDetails): OAuthDeviceFlowError =>
   new OAuthDeviceFlowError(code, message, details);
 
-/** Applies the contract's rules 0-7, first match wins; throws the error outcomes. */
+/** Applies the contract's rules 0-8, first match wins; throws the error outcomes. */
 export function classify(ctx: ReplyContext, reply: Reply): Classified {
   const { status } = reply;
   const step = ctx.step;
@@ -142,6 +142,7 @@ export function classify(ctx: ReplyContext, reply: Reply): Classified {
         if (step === "poll") return { kind: "slow_down" };
         break;
       case "access_denied":
+      case "authorization_declined": // Codex's own tests mock a denial this way
         throw known("access_denied", "The user declined the sign-in request.");
       case "expired_token":
       case "deviceauth_expired":
@@ -160,27 +161,28 @@ export function classify(ctx: ReplyContext, reply: Reply): Classified {
   if ((status >= 500 && status <= 599) || status === 429) {
     throw fail("server_error", `The authorization server could not answer the ${step} (HTTP ${status}).`, publicCode);
   }
+  // Rule 3: OpenAI's user-code endpoint answers 404 when device login is off, whatever the body says.
+  if (ctx.kind === "openai-codex" && step === "device authorization" && status === 404) {
+    throw fail("device_flow_disabled", "Device code login is not enabled for this account or server (HTTP 404).");
+  }
   const is2xx = status >= 200 && status < 300;
   const hasSuccess = isObject(body) && typeof own(body, ctx.successMarker) === "string";
-  // Rule 3: another OAuth error code on a 4xx, or on a 2xx without the success fields.
+  // Rule 4: another OAuth error code on a 4xx, or on a 2xx without the success fields.
   if (code !== undefined && ((status >= 400 && status < 500) || (is2xx && !hasSuccess))) {
     throw fail("oauth_error", `The authorization server refused the ${step} with error "${publicCode ?? "[redacted]"}".`, publicCode);
   }
   const noCodeBody = empty || (isJson && code === undefined);
-  // Rule 4: OpenAI's conventions.
+  // Rule 5: OpenAI's poll conventions.
   if (ctx.kind === "openai-codex") {
     if (step === "poll" && (status === 404 || (status === 403 && noCodeBody))) return { kind: "pending" };
-    if (step === "device authorization" && status === 404) {
-      throw fail("device_flow_disabled", "Device code login is not enabled for this account or server (HTTP 404).");
-    }
   }
-  // Rule 5: a bare 401 on a token request.
+  // Rule 6: a bare 401 on a token request.
   if (status === 401 && noCodeBody && (step === "refresh" || step === "code exchange")) {
     throw fail("invalid_grant", `The ${step} was rejected (HTTP 401): sign in again.`);
   }
-  // Rule 6: success.
+  // Rule 7: success.
   if (is2xx && isObject(body)) return { kind: "success", body, details };
-  // Rule 7: anything else.
+  // Rule 8: anything else.
   throw fail("invalid_response", `Unexpected reply to the ${step}: HTTP ${status}.`);
 }
 

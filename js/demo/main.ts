@@ -13,13 +13,16 @@
 import { parseArgs } from "node:util";
 import {
   OAuthDeviceFlowError,
-  codexAuthHeaders,
+  createCodexFetch,
+  createMemoryStore,
+  createTokenSession,
   decodeTokenClaims,
   openaiCodexProvider,
   refreshAccessToken,
   requestDeviceCode,
   revokeToken,
   rfc8628Provider,
+  streamCodexResponse,
   waitForDeviceToken,
   type DeviceFlowDeps,
   type FetchLike,
@@ -27,16 +30,17 @@ import {
   type OAuthTokens,
 } from "../oauthDeviceFlow.ts";
 import { startMockServer, type MockServer } from "./mockServer.ts";
-import { ProgressLine, qrCode, redact } from "./terminal.ts";
+import { ProgressLine, qrCode, redact, resetInWords } from "./terminal.ts";
 
 const USAGE = `usage: npm run demo -- [--provider openai-codex|rfc8628] [--interactive]
-                     [--issuer URL [--client-id ID] [--scope SCOPE]]
+                     [--issuer URL [--client-id ID] [--scope SCOPE]] [--simulate-usage-limit]
   --provider     which protocol to run (default openai-codex)
   --interactive  wait for a person to approve on the printed URL instead of approving automatically
   --issuer       a real authorization server instead of the embedded mock (implies --interactive);
                  rfc8628 reads its endpoints from the issuer's discovery document
   --client-id    the client id registered at --issuer (rfc8628: required)
-  --scope        rfc8628 scope to request (default "openid offline_access")`;
+  --scope        rfc8628 scope to request (default "openid offline_access")
+  --simulate-usage-limit  the embedded mock answers the model call with a usage limit (429)`;
 
 /** How long the demo waits before approving on the mock's page, as a person would. */
 const AUTO_APPROVE_MS = 1500;
@@ -53,6 +57,7 @@ interface Options {
   issuer?: string;
   clientId?: string;
   scope: string;
+  simulateUsageLimit: boolean;
 }
 
 function parseOptions(argv: string[]): Options | "help" {
@@ -68,6 +73,7 @@ function parseOptions(argv: string[]): Options | "help" {
         issuer: { type: "string" },
         "client-id": { type: "string" },
         scope: { type: "string", default: "openid offline_access" },
+        "simulate-usage-limit": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -90,6 +96,7 @@ function parseOptions(argv: string[]): Options | "help" {
     ...(values.issuer === undefined ? {} : { issuer: values.issuer.replace(/\/+$/, "") }),
     ...(values["client-id"] === undefined ? {} : { clientId: values["client-id"] }),
     scope: values.scope,
+    simulateUsageLimit: values["simulate-usage-limit"],
   };
 }
 
@@ -175,33 +182,42 @@ function printTokens(tokens: OAuthTokens): void {
   if (tokens.scope !== undefined) console.log(`   scope          ${tokens.scope}`);
 }
 
-/** One chat turn against the mock Codex backend (Responses API), with the headers the module builds. */
-async function chatTurn(mock: MockServer, kind: Options["kind"], tokens: OAuthTokens): Promise<void> {
-  const auth = kind === "openai-codex" ? codexAuthHeaders(tokens) : { Authorization: `Bearer ${tokens.accessToken}` };
-  console.log(`5. Model call: POST /backend-api/codex/responses with ${Object.keys(auth).join(" + ")}`);
-  const res = await fetch(`${mock.url}/backend-api/codex/responses`, {
-    method: "POST",
-    headers: { ...auth, "content-type": "application/json", accept: "application/json" },
-    body: JSON.stringify({
-      model: "gpt-5-codex",
-      instructions: "You are a friendly assistant.",
-      input: [{ type: "message", role: "user", content: [{ type: "input_text", text: PROMPT }] }],
-      store: false,
-    }),
-  });
-  const body = (await res.json().catch(() => undefined)) as
-    | { error?: { code?: string }; output?: { type?: string; content?: { type?: string; text?: string }[] }[] }
-    | undefined;
-  if (!res.ok) throw new DemoError(`the model backend refused the call: HTTP ${res.status} ${body?.error?.code ?? ""}`.trim());
-  const text = (body?.output ?? [])
-    .filter((item) => item.type === "message")
-    .flatMap((item) => item.content ?? [])
-    .filter((part) => part.type === "output_text")
-    .map((part) => part.text ?? "")
-    .join("");
-  if (!text) throw new DemoError("the model backend answered without any output text");
+/**
+ * One streamed chat turn against the mock Codex backend, as a host makes it: a token session over
+ * the tokens, the module's fetch over the session, and the streaming helper; the text is printed
+ * as it arrives.
+ */
+async function chatTurn(mock: MockServer, provider: OAuthProvider, tokens: OAuthTokens, deps: DeviceFlowDeps, simulateUsageLimit: boolean): Promise<void> {
+  const session = createTokenSession({ provider, fetch: deps.fetch, clock: deps.clock, store: createMemoryStore(tokens) });
+  const baseUrl = `${mock.url}/backend-api/codex`;
+  const codexFetch = createCodexFetch(session, { baseUrl, originator: "oauth_device_flow_demo" });
+  const auth = await session.authHeaders();
+  console.log(`5. Model call: POST /backend-api/codex/responses with ${Object.keys(auth).join(" + ")}, streamed through createCodexFetch`);
   console.log(`   you    ${PROMPT}`);
-  console.log(`   model  ${text}`);
+  mock.knobs.eventDelayMs = 30; // the mock answers at once; a little pacing shows the stream
+  if (simulateUsageLimit) mock.fault({ path: "/backend-api/codex/responses", codex: "usage_limit_reached", resetsInSec: 1800 });
+  const request = {
+    model: "gpt-5-codex",
+    instructions: "You are a friendly assistant.",
+    input: [{ type: "message", role: "user", content: [{ type: "input_text", text: PROMPT }] }],
+  };
+  let started = false;
+  try {
+    for await (const e of streamCodexResponse(codexFetch, request, { baseUrl, ...(deps.signal === undefined ? {} : { signal: deps.signal }), idleTimeoutMs: 10_000 })) {
+      if (e.type === "text_delta") {
+        if (!started) process.stdout.write("   model  ");
+        started = true;
+        process.stdout.write(e.delta);
+      }
+      if (e.type === "completed") {
+        process.stdout.write("\n");
+        if (e.usage) console.log(`   usage  ${e.usage.inputTokens} in, ${e.usage.outputTokens} out`);
+      }
+    }
+  } catch (e) {
+    if (started) process.stdout.write("\n"); // end the half-printed line before the error
+    throw e;
+  }
 }
 
 /** What a person should do about each error (the contract's UI states). */
@@ -221,6 +237,10 @@ function advice(e: OAuthDeviceFlowError): string {
       return "sign in again";
     case "aborted":
       return "stopped";
+    case "usage_limit_reached":
+      return e.resetsAt === undefined ? "the ChatGPT usage limit is reached: try again later" : `the ChatGPT usage limit is reached: try again ${resetInWords(e.resetsAt)}`;
+    case "usage_not_included":
+      return "this ChatGPT plan does not include Codex";
     default:
       return e.retryable ? "a temporary problem: try again" : "a configuration problem";
   }
@@ -298,7 +318,7 @@ async function run(opts: Options, signal: AbortSignal): Promise<void> {
     const after = decodeTokenClaims(refreshed);
     if (after.accountId !== undefined) console.log(`   account        ${after.accountId} (plan ${after.planType ?? "unknown"})`);
 
-    if (mock) await chatTurn(mock, opts.kind, refreshed);
+    if (mock) await chatTurn(mock, provider, refreshed, deps, opts.simulateUsageLimit);
     else console.log("5. Model call: skipped (no embedded model backend next to a real issuer)");
 
     if (provider.revocationEndpoint !== undefined && refreshed.refreshToken !== undefined) {

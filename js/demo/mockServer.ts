@@ -13,12 +13,14 @@
  *   openai-codex  /api/accounts/deviceauth/usercode, /api/accounts/deviceauth/token (403 = pending),
  *                 /oauth/token (form code exchange, JSON or form refresh), /oauth/revoke (JSON)
  *   rfc8628       /rfc8628/device_authorization, /rfc8628/token, /rfc8628/revoke (all form)
- *   backend       /backend-api/codex/responses (Bearer + ChatGPT-Account-ID, Responses-API JSON)
+ *   backend       POST /backend-api/codex/responses (Server-Sent Events), GET /backend-api/codex/models
+ *                 (js/demo/mockCodexBackend.ts)
  *   page          GET/POST /codex/device and /device
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { approvalForm, approvalResult } from "./approvalPage.ts";
+import { createCodexBackend, sseFrame, type BackendReply, type CodexFault } from "./mockCodexBackend.ts";
 import { JwtSigner, OPENAI_AUTH_CLAIM, newUserCode, normalizeUserCode, pkceChallenge, randomHandle } from "./mockTokens.ts";
 
 export const CODEX_CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann";
@@ -47,6 +49,13 @@ export interface MockFault {
   contentType?: string;
   /** How many matching requests it hits; default 1. */
   times?: number;
+  /** A Codex backend fault (on `/backend-api/codex/responses`; see mockCodexBackend.ts). */
+  codex?: CodexFault;
+  /** codex usage_limit_reached: seconds from now to `resets_at` (default 3600). */
+  resetsInSec?: number;
+  /** codex response_failed: `response.error.code` (default "server_error") and message. */
+  failedCode?: string;
+  failedMessage?: string;
 }
 
 /** Live settings; change them at any time (they apply to the next request). */
@@ -63,9 +72,16 @@ export interface MockKnobs {
   rotateRefreshTokens: boolean;
   /** Decides every pending code by itself after `afterPolls` pending answers (no page needed). */
   autoDecide: { action: "approve" | "deny"; afterPolls: number } | undefined;
+  /** The Codex backend's models for this account (the models list; others are refused). */
+  models: string[];
+  /** The Codex backend's pause between two streamed events (0: none), so that a stream is seen streaming. */
+  eventDelayMs: number;
   /** Pending faults, consumed in order of matching. */
   faults: MockFault[];
 }
+
+/** The models the mock backend offers by default. */
+export const MOCK_MODELS: readonly string[] = ["gpt-5.1-codex", "gpt-5.1-codex-mini", "gpt-5-codex"];
 
 export interface MockServerOptions extends Partial<Omit<MockKnobs, "faults">> {
   account?: Partial<MockAccount>;
@@ -132,11 +148,7 @@ interface RefreshRecord {
   state: "live" | "used";
 }
 
-interface Reply {
-  status: number;
-  body: string;
-  headers?: Record<string, string>;
-}
+type Reply = BackendReply;
 
 const MAX_BODY = 1 << 20;
 
@@ -189,6 +201,8 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
     slowDown: options.slowDown ?? 0,
     rotateRefreshTokens: options.rotateRefreshTokens ?? true,
     autoDecide: options.autoDecide,
+    models: [...(options.models ?? MOCK_MODELS)],
+    eventDelayMs: options.eventDelayMs ?? 0,
     faults: [],
   };
   const log: LoggedRequest[] = [];
@@ -463,45 +477,12 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
 
   // ---- the Codex backend ---------------------------------------------------------------------------
 
-  function codexResponses(req: IncomingMessage, raw: string): Reply {
-    const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "")?.[1];
-    const claims = bearer ? signer.verify(bearer) : undefined;
-    if (!claims || typeof claims.exp !== "number" || typeof claims.fam !== "string") {
-      return openaiError(401, "invalid_api_key", "Missing or invalid bearer token.");
-    }
-    if (claims.exp * 1000 <= clock()) return openaiError(401, "token_expired", "The access token expired.");
-    if (revokedFamilies.has(claims.fam)) return openaiError(401, "token_revoked", "The access token was revoked.");
-    const auth = claims[OPENAI_AUTH_CLAIM] as Record<string, unknown> | undefined;
-    const accountId = typeof auth?.chatgpt_account_id === "string" ? auth.chatgpt_account_id : undefined;
-    const sentAccount = req.headers["chatgpt-account-id"];
-    if (accountId !== undefined && sentAccount !== accountId) {
-      return openaiError(403, "account_mismatch", "ChatGPT-Account-ID is missing or does not match the token.");
-    }
-    if (mediaType(req) !== "application/json") return openaiError(415, "unsupported_media_type", "Send JSON.");
-    const body = parseJsonObject(raw);
-    const model = str(body?.model);
-    if (!body || !model || body.input === undefined) return openaiError(400, "invalid_request", "model and input are required.");
-    const said = lastUserText(body.input);
-    const text = `Hello! The mock Codex backend heard: "${said.slice(0, 200)}"`;
-    const created = nowSec();
-    return jsonReply(200, {
-      id: randomHandle("resp_").slice(0, 21),
-      object: "response",
-      created_at: created,
-      status: "completed",
-      model,
-      output: [
-        {
-          type: "message",
-          id: randomHandle("msg_").slice(0, 20),
-          status: "completed",
-          role: "assistant",
-          content: [{ type: "output_text", text, annotations: [] }],
-        },
-      ],
-      usage: { input_tokens: said.length, output_tokens: text.length, total_tokens: said.length + text.length },
-    });
-  }
+  const backend = createCodexBackend({
+    signer,
+    clock,
+    isRevoked: (family) => revokedFamilies.has(family),
+    models: () => knobs.models,
+  });
 
   // ---- the approval page -------------------------------------------------------------------------
 
@@ -527,11 +508,17 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
 
   // ---- plumbing ------------------------------------------------------------------------------------
 
-  function route(req: IncomingMessage, raw: string, path: string, query: string): Reply {
+  function route(req: IncomingMessage, raw: string, path: string, query: string, fault?: MockFault): Reply {
+    const codexFault = fault?.codex === undefined ? undefined : { ...fault, codex: fault.codex };
     if (path === "/codex/device" || path === "/device") {
       if (req.method === "GET" || req.method === "POST") return approvalPage(req, raw, path, query);
       return jsonReply(405, { error: "method_not_allowed" }, { allow: "GET, POST" });
     }
+    if (path === "/backend-api/codex/models") {
+      if (req.method !== "GET") return jsonReply(405, { error: "method_not_allowed" }, { allow: "GET" });
+      return backend.models(req, query);
+    }
+    if (path === "/backend-api/codex/responses" && req.method === "POST") return backend.responses(req, raw, codexFault);
     const routes: Record<string, (req: IncomingMessage, raw: string) => Reply> = {
       "/api/accounts/deviceauth/usercode": codexUserCode,
       "/api/accounts/deviceauth/token": codexPoll,
@@ -540,7 +527,6 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
       "/rfc8628/device_authorization": rfcDeviceAuthorization,
       "/rfc8628/token": rfcToken,
       "/rfc8628/revoke": rfcRevoke,
-      "/backend-api/codex/responses": codexResponses,
     };
     const handler = routes[path];
     if (!handler) return jsonReply(404, { error: "not_found" });
@@ -602,11 +588,32 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
     log.push(entry);
     const fault = takeFault(entry.path);
     if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
-    const reply = (fault && faultReply(fault)) ?? route(req, raw, entry.path, entry.query);
+    const reply = (fault && fault.codex === undefined && faultReply(fault)) || route(req, raw, entry.path, entry.query, fault);
     entry.status = reply.status;
     entry.reply = reply.body;
     if (res.destroyed) return;
+    if (reply.sse) {
+      await writeEvents(res, reply, entry);
+      return;
+    }
     res.writeHead(reply.status, { "cache-control": "no-store", ...reply.headers }).end(reply.body);
+  }
+
+  /** Writes a stream event by event (each its own chunk), then ends it as the script says. */
+  async function writeEvents(res: ServerResponse, reply: Reply, entry: LoggedRequest): Promise<void> {
+    const script = reply.sse;
+    if (!script) return;
+    res.writeHead(reply.status, { "cache-control": "no-store", ...reply.headers });
+    res.flushHeaders();
+    for (const event of script.events) {
+      if (res.destroyed) return;
+      const frame = sseFrame(event);
+      entry.reply += frame;
+      res.write(frame);
+      await new Promise<void>((resolve) => (knobs.eventDelayMs > 0 ? setTimeout(resolve, knobs.eventDelayMs) : setImmediate(resolve)));
+    }
+    if (script.end === "stall") return; // silent until the client gives up or the mock stops
+    res.end();
   }
 
   const server = createServer((req, res) => {
@@ -652,21 +659,4 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
         server.closeAllConnections();
       }),
   };
-}
-
-/** The text of the last user turn of a Responses-API `input` (a string or a list of items). */
-function lastUserText(input: unknown): string {
-  if (typeof input === "string") return input;
-  if (!Array.isArray(input)) return "";
-  for (let i = input.length - 1; i >= 0; i -= 1) {
-    const item = input[i] as { role?: unknown; content?: unknown } | undefined;
-    if (item?.role !== "user") continue;
-    if (typeof item.content === "string") return item.content;
-    if (Array.isArray(item.content)) {
-      return item.content
-        .map((part: { text?: unknown }) => (typeof part?.text === "string" ? part.text : ""))
-        .join("");
-    }
-  }
-  return "";
 }

@@ -18,6 +18,14 @@ export function qrCode(link: string): string {
   return renderUnicodeCompact(link, { ecc: "L", border: 2 });
 }
 
+/** A usage limit's reset time in words: `at 21:32 UTC (in 30 minutes)`. */
+export function resetInWords(resetsAt: number, now: number = Date.now()): string {
+  const time = new Date(resetsAt).toISOString().slice(11, 16);
+  const minutes = Math.max(1, Math.round((resetsAt - now) / 60_000));
+  const away = minutes < 90 ? `${minutes} minute${minutes === 1 ? "" : "s"}` : `${Math.round(minutes / 60)} hours`;
+  return `at ${time} UTC (in ${away})`;
+}
+
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
 /**

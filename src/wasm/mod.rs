@@ -448,6 +448,53 @@ fn session_auth_headers_impl(kind: &JsValue, tokens: &JsValue) -> Result<String,
         .finish())
 }
 
+// Model calls (js/codexFetch.ts): the JS side sends and streams; these exports give it the
+// decisions of `crate::model_call`.
+
+/// The Codex backend base URL: the default, or the host's, checked (`insecure_endpoint`,
+/// `invalid_config`) and without trailing slashes.
+#[wasm_bindgen(js_name = codexBaseUrl)]
+pub fn codex_base_url(url: JsValue) -> JsResult {
+    let r = if url.is_undefined() || url.is_null() {
+        crate::model_call::codex_base_url(None)
+    } else {
+        match url.as_string() {
+            Some(u) => crate::model_call::codex_base_url(Some(&u)),
+            None => Err(Error::invalid_config("baseUrl must be a string")),
+        }
+    };
+    r.map(|u| JsValue::from_str(&u))
+        .map_err(|e| js::error_value(&e))
+}
+
+/// What to do with a backend answer: `"return"`, `"invalidate"` (return it, and mark the sent
+/// token) or `"retry"` (mark, refresh, send again), given the status, whether this send was the
+/// retry, the body kind (`"empty"`, `"replayable"`, `"one-shot"`) and whether anything was
+/// streamed to the caller.
+#[wasm_bindgen(js_name = codexAfterReply)]
+pub fn codex_after_reply(
+    status: JsValue,
+    retried: JsValue,
+    body: JsValue,
+    streamed: JsValue,
+) -> String {
+    use crate::model_call::{after_reply, Attempt, BodyKind};
+    let status = finite_number(&status)
+        .filter(|s| (0.0..=999.0).contains(s))
+        .map_or(0, |s| s as u16);
+    // An unknown body kind is treated as one that cannot be sent again.
+    let body = body
+        .as_string()
+        .and_then(|b| BodyKind::parse(&b))
+        .unwrap_or(BodyKind::OneShot);
+    let attempt = Attempt {
+        retried: retried.as_bool() != Some(false),
+        body,
+        streamed: streamed.as_bool() != Some(false),
+    };
+    after_reply(status, attempt).as_str().to_owned()
+}
+
 /// The module's linear memory in bytes, for the benchmark's leak check (not part of the contract).
 #[wasm_bindgen(js_name = wasmMemoryBytes)]
 pub fn wasm_memory_bytes() -> f64 {

@@ -320,6 +320,7 @@ fn known_codes_decide_at_any_status_on_every_step() {
                 }
                 for (server, code) in [
                     ("access_denied", ErrorCode::AccessDenied),
+                    ("authorization_declined", ErrorCode::AccessDenied),
                     ("expired_token", ErrorCode::ExpiredToken),
                     ("deviceauth_expired", ErrorCode::ExpiredToken),
                     ("invalid_grant", ErrorCode::InvalidGrant),
@@ -423,12 +424,21 @@ fn other_codes_on_4xx_are_oauth_error_and_on_5xx_server_error_with_the_code() {
     for p in providers() {
         for step in STEPS {
             for status in [400, 401, 403, 404, 409, 422] {
+                let got = run(
+                    step,
+                    &p,
+                    &reply(status, r#"{"error":{"code":"Some_Other.Code-9"}}"#),
+                );
+                // Rule 3 (the openai-codex user-code 404) comes first.
+                if status == 404
+                    && step == Step::DeviceAuthorization
+                    && p.kind == oauth_device_flow::ProviderKind::OpenAiCodex
+                {
+                    expect_err(got, want(ErrorCode::DeviceFlowDisabled, false, Some(404)));
+                    continue;
+                }
                 expect_err(
-                    run(
-                        step,
-                        &p,
-                        &reply(status, r#"{"error":{"code":"Some_Other.Code-9"}}"#),
-                    ),
+                    got,
                     want(ErrorCode::OAuthError, false, Some(status)).server("some_other.code-9"),
                 );
             }

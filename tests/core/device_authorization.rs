@@ -170,13 +170,17 @@ fn codex_user_code_reply_without_user_code_is_invalid_response() {
 }
 
 #[test]
-fn codex_user_code_404_is_device_flow_disabled_whatever_the_body_without_a_code() {
+fn codex_user_code_404_is_device_flow_disabled_whatever_the_body_says() {
+    // Amended contract rule 3: it comes before "another code -> oauth_error".
     for body in [
         "",
         "Not Found",
         &html_page(),
         r#"{"detail":"Not Found"}"#,
         r#"{"error":{"message":"device code login is not enabled"}}"#,
+        r#"{"error":{"code":"not_found","message":"Not Found"}}"#,
+        r#"{"error":"not_found"}"#,
+        r#"{"code":"device_code_login_disabled"}"#,
     ] {
         let p = codex();
         expect_err(
@@ -184,6 +188,14 @@ fn codex_user_code_404_is_device_flow_disabled_whatever_the_body_without_a_code(
             want(ErrorCode::DeviceFlowDisabled, false, Some(404)),
         );
     }
+}
+
+#[test]
+fn codex_user_code_404_with_a_known_protocol_code_keeps_that_code() {
+    expect_err(
+        process_device_authorization(&codex(), &reply(404, r#"{"error":"access_denied"}"#), NOW),
+        want(ErrorCode::AccessDenied, false, Some(404)).server("access_denied"),
+    );
 }
 
 #[test]

@@ -181,7 +181,7 @@ fn codex_poll_403_html_page_is_invalid_response() {
 
 #[test]
 fn codex_poll_404_with_an_unknown_code_is_oauth_error() {
-    // Rule 3 (another code on a 4xx) comes before rule 4 (codex 404 -> pending).
+    // Rule 4 (another code on a 4xx) comes before rule 5 (codex poll 404 -> pending).
     expect_err(
         poll(&codex(), 404, r#"{"error":"not_found"}"#),
         want(ErrorCode::OAuthError, false, Some(404)).server("not_found"),
@@ -375,6 +375,19 @@ fn rfc8628_poll_access_denied_is_access_denied() {
     expect_err(
         poll(&codex(), 403, r#"{"error":{"code":"access_denied"}}"#),
         want(ErrorCode::AccessDenied, false, Some(403)).server("access_denied"),
+    );
+}
+
+#[test]
+fn codex_poll_authorization_declined_is_access_denied() {
+    // How Codex's own tests mock a denial.
+    expect_err(
+        poll(
+            &codex(),
+            401,
+            r#"{"error":"authorization_declined","error_description":"Denied"}"#,
+        ),
+        want(ErrorCode::AccessDenied, false, Some(401)).server("authorization_declined"),
     );
 }
 

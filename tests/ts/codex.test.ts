@@ -249,7 +249,7 @@ describe("openai-codex pollDeviceToken", () => {
     });
   });
 
-  test("a 404 whose JSON carries an unknown error code is oauth_error (rule 3 comes before the 404 convention)", async () => {
+  test("a 404 whose JSON carries an unknown error code is oauth_error (rule 4 comes before the poll 404 convention)", async () => {
     const f = new FakeFetch(json(404, { error: "not_found" }));
     await rejectsWith(pollDeviceToken(provider, codexCode(), deps(f, new FakeClock(T0))), {
       code: "oauth_error",

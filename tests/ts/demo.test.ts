@@ -89,8 +89,13 @@ async function closedPort(): Promise<number> {
 }
 
 describe("demo CLI", { concurrency: true }, () => {
-  test("openai-codex (the default): code, QR, progress, approval, tokens redacted, refresh with reuse refused, a chat turn; exit 0", async () => {
-    const run = await demo([]);
+  test("openai-codex (the default): code, QR, progress, approval, tokens redacted, refresh with reuse refused, a streamed chat turn; exit 0", async () => {
+    // What the screen showed while the model line was still being written.
+    const partial: string[] = [];
+    const run = await demo([], (stdout) => {
+      const line = /\n {3}model {2}([^\n]*)$/.exec(stdout)?.[1];
+      if (line !== undefined) partial.push(line);
+    });
     assert.equal(run.status, 0, run.stderr);
     const out = run.stdout;
     assert.match(out, /against the embedded mock authorization server at http:\/\/127\.0\.0\.1:\d+/);
@@ -105,8 +110,11 @@ describe("demo CLI", { concurrency: true }, () => {
     assert.match(out, /email {10}newcomer@example\.com/);
     assert.match(out, /rotated {8}yes/);
     assert.match(out, /reuse refused {2}refresh_token_reused/);
-    assert.match(out, /POST \/backend-api\/codex\/responses with Authorization \+ ChatGPT-Account-ID/);
-    assert.match(out, /model {2}Hello! The mock Codex backend heard: "Say hello to a newcomer in one short sentence\."/);
+    assert.match(out, /POST \/backend-api\/codex\/responses with Authorization \+ ChatGPT-Account-ID, streamed through createCodexFetch/);
+    const answer = 'Hello! The mock Codex backend heard: "Say hello to a newcomer in one short sentence."';
+    assert.ok(out.includes(`   model  ${answer}\n   usage  46 in, 15 out\n`));
+    const growing = new Set(partial.filter((p) => p !== answer && answer.startsWith(p)));
+    assert.ok(growing.size >= 2, `the answer was printed as it streamed (${growing.size} partial lines seen)`);
     assert.match(out, /Signed out: the refresh token is revoked/);
     assert.match(out, /\ndone in \d+\.\d s\n$/);
     assert.doesNotMatch(out, TOKEN_SHAPED, "no token-shaped word in the output");
@@ -123,9 +131,17 @@ describe("demo CLI", { concurrency: true }, () => {
     assert.match(out, /scope {10}openid offline_access/);
     assert.match(out, /account {8}none \(an rfc8628 token carries no ChatGPT account claim\)/);
     assert.match(out, /reuse refused {2}invalid_grant/);
-    assert.match(out, /with Authorization\n/);
+    assert.match(out, /with Authorization, streamed through createCodexFetch\n/);
     assert.match(out, /model {2}Hello! The mock Codex backend heard/);
     assert.doesNotMatch(out, TOKEN_SHAPED);
+  });
+
+  test("--simulate-usage-limit: the model call's usage limit ends with exit 1 and the reset time in words", async () => {
+    const run = await demo(["--simulate-usage-limit"]);
+    assert.equal(run.status, 1);
+    assert.match(run.stdout, /5\. Model call: /);
+    assert.match(run.stderr, /demo failed: usage_limit_reached: .+\n {3}what to do: the ChatGPT usage limit is reached: try again at \d{2}:\d{2} UTC \(in 30 minutes\)\n$/);
+    assert.doesNotMatch(run.stdout + run.stderr, TOKEN_SHAPED);
   });
 
   test("--issuer (openai-codex): no mock of its own, waits for the person, and prints none of the issued tokens", async () => {

@@ -62,6 +62,17 @@ export function uiState(code: OAuthErrorCode): string {
       return "configuration error";
     case "aborted":
       return "cancelled";
+    case "usage_limit_reached":
+      return "usage limit reached, try again after the reset time";
+    case "usage_not_included":
+      return "this plan does not include Codex";
+    case "model_error":
+    case "challenge":
+      return "configuration error";
+    case "response_failed":
+    case "stream_incomplete":
+    case "idle_timeout":
+      return "temporary problem, retrying";
     default: {
       const unreachable: never = code;
       return unreachable;

@@ -2,7 +2,7 @@
  * The embedded mock speaks OpenAI's device login (openai-codex) as the spec describes, checked
  * through the wasm module over real loopback HTTP: the wire of each step, 403-pending, the form
  * exchange with redirect_uri/client_id/PKCE checks, single-use rotating refresh tokens, revocation,
- * the JWT claims, and the Codex backend's header checks.
+ * the JWT claims, and the Codex backend (event streams, validation, header checks, faults, models).
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -20,7 +20,7 @@ import {
 import { CODEX_CLIENT_ID } from "../../js/demo/mockServer.ts";
 import { pkceChallenge } from "../../js/demo/mockTokens.ts";
 import { rejectsWith } from "./fakes.ts";
-import { NOW, callBackend, codexProvider, onlyRequest, rawPost, realDeps, signIn, submitPage, withMock } from "./mockSupport.ts";
+import { NOW, RESPONSES_REQUEST, callBackend, codexProvider, onlyRequest, rawPost, realDeps, signIn, sseEvents, submitPage, withMock } from "./mockSupport.ts";
 
 const FORM = "application/x-www-form-urlencoded";
 
@@ -265,40 +265,200 @@ describe("mock openai-codex: refresh and revocation", () => {
     }));
 });
 
+const errorCode = (r: { status: number; json: Record<string, unknown> | undefined }) => [r.status, (r.json?.error as { code?: string })?.code];
+
 describe("mock Codex backend: POST /backend-api/codex/responses", () => {
-  test("with codexAuthHeaders it answers a Responses-API message that echoes the user's text", () =>
+  test("a valid request streams the spec's event sequence: several text deltas, then response.completed with usage", () =>
     withMock({}, async (mock) => {
       const { tokens } = await signIn(mock, codexProvider(mock));
       const reply = await callBackend(mock, codexAuthHeaders(tokens), {
-        model: "gpt-5-codex",
+        ...RESPONSES_REQUEST,
         input: [{ type: "message", role: "user", content: [{ type: "input_text", text: "ping 42" }] }],
       });
       assert.equal(reply.status, 200);
-      assert.equal(reply.json?.object, "response");
-      assert.equal(reply.json?.status, "completed");
-      assert.equal(reply.json?.model, "gpt-5-codex");
-      const output = reply.json?.output as { type: string; role: string; content: { type: string; text: string }[] }[];
-      assert.equal(output[0]?.type, "message");
-      assert.equal(output[0]?.role, "assistant");
-      assert.equal(output[0]?.content[0]?.type, "output_text");
-      assert.equal(output[0]?.content[0]?.text, 'Hello! The mock Codex backend heard: "ping 42"');
+      assert.equal(reply.headers.get("content-type"), "text/event-stream; charset=utf-8");
+      assert.equal(reply.headers.get("x-codex-primary-used-percent"), "12");
+      assert.equal(reply.headers.get("x-codex-primary-window-minutes"), "300");
+      assert.match(reply.headers.get("x-codex-secondary-reset-at") ?? "", /^[0-9]+$/);
+      assert.match(reply.text, /^event: response\.created\ndata: \{/);
+      const events = sseEvents(reply.text);
+      const types = events.map((e) => e.type);
+      const deltas = events.filter((e) => e.type === "response.output_text.delta");
+      assert.ok(deltas.length >= 5, "several text deltas");
+      assert.deepEqual(
+        types.filter((t) => t !== "response.output_text.delta"),
+        [
+          "response.created",
+          "response.in_progress",
+          "response.output_item.added",
+          "response.content_part.added",
+          "response.output_text.done",
+          "response.content_part.done",
+          "response.output_item.done",
+          "response.completed",
+        ],
+      );
+      assert.deepEqual(events.map((e) => e.sequence_number), events.map((_, i) => i));
+      assert.equal(deltas.map((e) => e.delta).join(""), 'Hello! The mock Codex backend heard: "ping 42"');
+      const completed = events.at(-1)?.response as { status: string; model: string; usage: Record<string, unknown>; output: unknown[] };
+      assert.equal(completed.status, "completed");
+      assert.equal(completed.model, "gpt-5-codex");
+      assert.deepEqual(Object.keys(completed.usage), ["input_tokens", "input_tokens_details", "output_tokens", "output_tokens_details", "total_tokens"]);
+      assert.equal(completed.output.length, 1);
     }));
 
-  test("no bearer, a forged token, a missing or wrong ChatGPT-Account-ID, or an expired token are refused", () => {
-    let now = Date.now();
-    return withMock({ clock: () => now, tokenLifetimeSec: 60 }, async (mock) => {
+  test("reasoning with a summary streams a reasoning item with summary deltas before the message", () =>
+    withMock({}, async (mock) => {
+      const { tokens } = await signIn(mock, codexProvider(mock));
+      const reply = await callBackend(mock, codexAuthHeaders(tokens), { ...RESPONSES_REQUEST, reasoning: { effort: "low", summary: "auto" } });
+      const events = sseEvents(reply.text);
+      const summary = events.filter((e) => e.type === "response.reasoning_summary_text.delta").map((e) => e.delta);
+      assert.equal(summary.join(""), "The user wants a greeting.");
+      const items = events.filter((e) => e.type === "response.output_item.done").map((e) => (e.item as { type: string }).type);
+      assert.deepEqual(items, ["reasoning", "message"]);
+    }));
+
+  test("the backend's validation: instructions required, stream true, store false, a model of the account, input", () =>
+    withMock({}, async (mock) => {
       const { tokens } = await signIn(mock, codexProvider(mock));
       const headers = codexAuthHeaders(tokens);
-      const code = (r: { status: number; json: Record<string, unknown> | undefined }) => [r.status, (r.json?.error as { code?: string })?.code];
-      assert.deepEqual(code(await callBackend(mock, {})), [401, "invalid_api_key"]);
+      const detail = async (body: unknown) => {
+        const r = await callBackend(mock, headers, body);
+        return [r.status, r.json?.detail];
+      };
+      const { instructions: _i, ...noInstructions } = RESPONSES_REQUEST;
+      assert.deepEqual(await detail(noInstructions), [400, "Instructions are required"]);
+      assert.deepEqual(await detail({ ...RESPONSES_REQUEST, stream: false }), [400, "Stream must be set to true"]);
+      const { stream: _s, ...noStream } = RESPONSES_REQUEST;
+      assert.deepEqual(await detail(noStream), [400, "Stream must be set to true"]);
+      const { store: _t, ...noStore } = RESPONSES_REQUEST;
+      assert.deepEqual(await detail(noStore), [400, "Store must be set to false"]);
+      assert.deepEqual(await detail({ ...RESPONSES_REQUEST, store: true }), [400, "Store must be set to false"]);
+      assert.deepEqual(await detail({ ...RESPONSES_REQUEST, model: "gpt-4o" }), [
+        400,
+        "The 'gpt-4o' model is not supported when using Codex with a ChatGPT account.",
+      ]);
+      const { input: _n, ...noInput } = RESPONSES_REQUEST;
+      assert.deepEqual(await detail(noInput), [400, "input is required"]);
+      mock.knobs.models = ["gpt-5.1-codex"];
+      assert.equal((await callBackend(mock, headers)).status, 400, "a model taken off the account is refused");
+    }));
+
+  test("no bearer, a forged token, a missing or wrong ChatGPT-Account-ID, an expired or a revoked token are refused", () => {
+    let now = Date.now();
+    return withMock({ clock: () => now, tokenLifetimeSec: 60 }, async (mock) => {
+      const provider = codexProvider(mock);
+      const { tokens } = await signIn(mock, provider);
+      const headers = codexAuthHeaders(tokens);
+      assert.deepEqual(errorCode(await callBackend(mock, {})), [401, "invalid_api_key"]);
       const [head, body] = tokens.accessToken.split(".");
-      assert.deepEqual(code(await callBackend(mock, { ...headers, Authorization: `Bearer ${head}.${body}.forged` })), [401, "invalid_api_key"]);
-      assert.deepEqual(code(await callBackend(mock, { Authorization: headers.Authorization ?? "" })), [403, "account_mismatch"]);
-      assert.deepEqual(code(await callBackend(mock, { ...headers, "ChatGPT-Account-ID": "acct_other" })), [403, "account_mismatch"]);
-      assert.deepEqual(code(await callBackend(mock, headers, { input: "no model" })), [400, "invalid_request"]);
+      assert.deepEqual(errorCode(await callBackend(mock, { ...headers, Authorization: `Bearer ${head}.${body}.forged` })), [401, "invalid_api_key"]);
+      assert.deepEqual(errorCode(await callBackend(mock, { Authorization: headers.Authorization ?? "" })), [403, "account_mismatch"]);
+      assert.deepEqual(errorCode(await callBackend(mock, { ...headers, "ChatGPT-Account-ID": "acct_other" })), [403, "account_mismatch"]);
       assert.equal((await callBackend(mock, headers)).status, 200);
       now += 61_000;
-      assert.deepEqual(code(await callBackend(mock, headers)), [401, "token_expired"]);
+      assert.deepEqual(errorCode(await callBackend(mock, headers)), [401, "token_expired"]);
+      now -= 61_000;
+      await revokeToken(provider, tokens.refreshToken ?? "", realDeps());
+      assert.deepEqual(errorCode(await callBackend(mock, headers)), [401, "token_revoked"]);
     });
   });
+});
+
+describe("mock Codex backend: faults", () => {
+  test("usage_limit_reached: 429 with resets_at and the x-codex-* headers at 100 %", () =>
+    withMock({}, async (mock) => {
+      const { tokens } = await signIn(mock, codexProvider(mock));
+      mock.fault({ path: "/backend-api/codex/responses", codex: "usage_limit_reached", resetsInSec: 1800 });
+      const reply = await callBackend(mock, codexAuthHeaders(tokens));
+      assert.equal(reply.status, 429);
+      const error = reply.json?.error as { type: string; plan_type: string; resets_at: number; resets_in_seconds: number };
+      assert.equal(error.type, "usage_limit_reached");
+      assert.equal(error.plan_type, "plus");
+      assert.ok(Math.abs(error.resets_at - (Math.floor(Date.now() / 1000) + 1800)) <= 2);
+      assert.equal(error.resets_in_seconds, 1800);
+      assert.equal(reply.headers.get("x-codex-primary-used-percent"), "100");
+      assert.equal(reply.headers.get("x-codex-primary-reset-at"), String(error.resets_at));
+      assert.equal(reply.headers.get("x-codex-credits-has-credits"), "false");
+      assert.equal((await callBackend(mock, codexAuthHeaders(tokens))).status, 200, "the fault hits one request");
+    }));
+
+  test("usage_not_included: 429 with that type", () =>
+    withMock({}, async (mock) => {
+      const { tokens } = await signIn(mock, codexProvider(mock));
+      mock.fault({ codex: "usage_not_included" });
+      const reply = await callBackend(mock, codexAuthHeaders(tokens));
+      assert.deepEqual([reply.status, (reply.json?.error as { type: string }).type], [429, "usage_not_included"]);
+    }));
+
+  test("response.failed ends the stream with the failure's code; cut ends it before response.completed", () =>
+    withMock({}, async (mock) => {
+      const { tokens } = await signIn(mock, codexProvider(mock));
+      mock.fault({ codex: "response_failed", failedCode: "context_length_exceeded", failedMessage: "Too long." });
+      const failed = sseEvents((await callBackend(mock, codexAuthHeaders(tokens))).text);
+      assert.deepEqual(failed.at(-1), {
+        type: "response.failed",
+        response: { ...(failed.at(-1)?.response as object), status: "failed", error: { code: "context_length_exceeded", message: "Too long." } },
+        sequence_number: failed.length - 1,
+      });
+      mock.fault({ codex: "cut" });
+      const cut = sseEvents((await callBackend(mock, codexAuthHeaders(tokens))).text);
+      assert.equal(cut.at(-1)?.type, "response.output_text.delta");
+      assert.ok(!cut.some((e) => e.type === "response.completed"));
+    }));
+
+  test("stall: the stream stops sending and stays open until the client gives up", () =>
+    withMock({}, async (mock) => {
+      const { tokens } = await signIn(mock, codexProvider(mock));
+      mock.fault({ codex: "stall" });
+      const controller = new AbortController();
+      const res = await fetch(`${mock.url}/backend-api/codex/responses`, {
+        method: "POST",
+        headers: { ...codexAuthHeaders(tokens), "content-type": "application/json" },
+        body: JSON.stringify(RESPONSES_REQUEST),
+        signal: controller.signal,
+      });
+      assert.equal(res.status, 200);
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      let text = "";
+      const decoder = new TextDecoder();
+      // The script: created, in_progress, output_item.added, content_part.added, then 3 of the 7 deltas.
+      while (sseEvents(text).length < 7) {
+        const chunk = await reader.read();
+        assert.equal(chunk.done, false, "the stream stays open");
+        text += decoder.decode(chunk.value, { stream: true });
+      }
+      assert.equal(sseEvents(text).at(-1)?.type, "response.output_text.delta");
+      const next = reader.read();
+      controller.abort();
+      await assert.rejects(next, { name: "AbortError" }, "nothing more came and the stream did not end");
+    }));
+
+  test("challenge: an HTML 403 'Just a moment' page; unauthorized: a 401 whatever the token", () =>
+    withMock({}, async (mock) => {
+      const { tokens } = await signIn(mock, codexProvider(mock));
+      mock.fault({ codex: "challenge" });
+      const page = await callBackend(mock, codexAuthHeaders(tokens));
+      assert.equal(page.status, 403);
+      assert.match(page.headers.get("content-type") ?? "", /^text\/html/);
+      assert.match(page.text, /<title>Just a moment\.\.\.<\/title>/);
+      mock.fault({ codex: "unauthorized" });
+      assert.deepEqual(errorCode(await callBackend(mock, codexAuthHeaders(tokens))), [401, "token_revoked"]);
+    }));
+});
+
+describe("mock Codex backend: GET /backend-api/codex/models", () => {
+  test("lists the account's models for a client_version, with the token and account headers", () =>
+    withMock({}, async (mock) => {
+      const { tokens } = await signIn(mock, codexProvider(mock));
+      const get = (query: string, headers: Record<string, string>) => fetch(`${mock.url}/backend-api/codex/models${query}`, { headers });
+      const res = await get("?client_version=0.1.0", codexAuthHeaders(tokens));
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { models: { slug: string }[] };
+      assert.deepEqual(body.models.map((m) => m.slug), ["gpt-5.1-codex", "gpt-5.1-codex-mini", "gpt-5-codex"]);
+      assert.equal((await get("", codexAuthHeaders(tokens))).status, 400, "client_version is required");
+      assert.equal((await get("?client_version=0.1.0", {})).status, 401);
+      const post = await fetch(`${mock.url}/backend-api/codex/models?client_version=1`, { method: "POST", headers: codexAuthHeaders(tokens) });
+      assert.equal(post.status, 405);
+    }));
 });

@@ -94,8 +94,25 @@ export function onlyRequest(mock: MockServer, path: string) {
   return hit;
 }
 
-/** The Responses-API call the demo makes, with the given headers. */
+/** A valid streaming Responses request, as the spec says the backend wants it. */
+export const RESPONSES_REQUEST = {
+  model: "gpt-5-codex",
+  instructions: "You are a friendly assistant.",
+  input: [{ type: "message", role: "user", content: [{ type: "input_text", text: "hi" }] }],
+  stream: true,
+  store: false,
+};
+
+/** A raw Responses-API call with the given headers (the body read whole: JSON or the event stream). */
 export function callBackend(mock: MockServer, headers: Record<string, string>, body?: unknown): Promise<RawReply> {
-  const payload = body ?? { model: "gpt-5-codex", input: [{ role: "user", content: [{ type: "input_text", text: "hi" }] }] };
-  return rawPost(`${mock.url}/backend-api/codex/responses`, JSON.stringify(payload), "application/json", headers);
+  return rawPost(`${mock.url}/backend-api/codex/responses`, JSON.stringify(body ?? RESPONSES_REQUEST), "application/json", headers);
+}
+
+/** The `data:` JSON of each event of an event-stream body, in order. */
+export function sseEvents(text: string): Record<string, unknown>[] {
+  return text
+    .split("\n\n")
+    .map((frame) => frame.split("\n").find((line) => line.startsWith("data: ")))
+    .filter((line): line is string => line !== undefined)
+    .map((line) => JSON.parse(line.slice(6)) as Record<string, unknown>);
 }

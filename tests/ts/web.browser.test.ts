@@ -3,7 +3,7 @@
  * playwright-core, opens the reference host (js/demo/web/), presses "Sign in with ChatGPT", reads the
  * code from the modal, approves it on the mock's verification page in a second tab (as a person
  * would), sees "connected", runs a chat turn that reaches the mock Codex backend with the session's
- * headers, switches the page to German, and in a second flow denies, which shows the denied state.
+ * headers and streams into the page, shows a usage limit's reset time in words, switches the page to German, and in a second flow denies, which shows the denied state.
  * It also checks that no secret the mock issued (device code, tokens) ever reached the browser.
  *
  * Real time (1 s poll interval): about 10 s. Screenshots go to target/screenshots/ (printed).
@@ -177,6 +177,30 @@ test("admin page: sign in with the device-code modal, approve on the verificatio
   assert.equal(call.status, 200);
   assert.match(call.headers["authorization"] ?? "", /^Bearer eyJ/);
   assert.equal(call.headers["chatgpt-account-id"], mock.account.accountId);
+
+  // The answer streams into the page: the output grows piece by piece before it is complete.
+  mock.knobs.eventDelayMs = 40;
+  await page.evaluate(`(() => {
+    const out = document.getElementById("chat-output");
+    window.__chatSeen = [];
+    new MutationObserver(() => window.__chatSeen.push(out.dataset.ok + "|" + out.textContent)).observe(out, { childList: true, characterData: true, subtree: true, attributes: true });
+  })()`);
+  await page.locator("#chat-input").fill("Stream this");
+  await page.getByRole("button", { name: "Send" }).click();
+  const streamed = 'Hello! The mock Codex backend heard: "Stream this"';
+  await page.locator(`#chat-output[data-ok="true"]:text-is('${streamed}')`).waitFor();
+  mock.knobs.eventDelayMs = 0;
+  const seen = (await page.evaluate("window.__chatSeen")) as string[];
+  const partial = [...new Set(seen.filter((v) => v.startsWith("streaming|") && v.length > "streaming|".length).map((v) => v.slice("streaming|".length)))];
+  for (const text of partial) assert.ok(streamed.startsWith(text), `"${text}" is a beginning of the answer`);
+  assert.ok(partial.filter((text) => text !== streamed).length >= 3, `the page showed the answer growing (${partial.length} texts while streaming)`);
+
+  // A usage limit shows the reset time in words.
+  mock.fault({ path: "/backend-api/codex/responses", codex: "usage_limit_reached", resetsInSec: 1800 });
+  await page.locator("#chat-input").fill("Over the limit");
+  await page.getByRole("button", { name: "Send" }).click();
+  await page.locator('#chat-output[data-ok="false"]').waitFor();
+  assert.match((await page.locator("#chat-output").textContent()) ?? "", /^The ChatGPT usage limit is reached: try again at \d{2}:\d{2} (AM |PM )?\(in 30 minutes\)\.$/);
 
   const path = shot("admin-page-connected.png");
   await page.screenshot({ path, fullPage: true });

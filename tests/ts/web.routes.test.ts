@@ -256,7 +256,71 @@ describe("outcomes", () => {
     }));
 });
 
+/** The chat route's answer: the NDJSON lines when it streams, else its JSON. */
+async function chatCall(host: WebHost, message: string): Promise<{ status: number; type: string; lines: Record<string, unknown>[]; json?: Record<string, unknown> }> {
+  const res = await fetch(`${host.url}${CHAT_ROUTE}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ message }) });
+  const type = res.headers.get("content-type") ?? "";
+  const text = await res.text();
+  if (!type.startsWith("application/x-ndjson")) return { status: res.status, type, lines: [], json: JSON.parse(text) as Record<string, unknown> };
+  return { status: res.status, type, lines: text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+async function connected(env: Env): Promise<OAuthTokens> {
+  const { flowId, userCode } = await start(env);
+  await submitPage(env.mock, userCode, "approve", "/codex/device");
+  env.clock.now += 1000;
+  assert.equal((await poll(env, flowId)).json["status"], "connected");
+  const tokens = await env.host.store.load();
+  assert.ok(tokens);
+  return tokens;
+}
+
 describe("chat turn", () => {
+  test("the chat streams NDJSON: several delta lines, then done with the whole text", () =>
+    withHost({}, async (env) => {
+      await connected(env);
+      const answer = await chatCall(env.host, "stream me");
+      assert.equal(answer.status, 200);
+      assert.equal(answer.type, "application/x-ndjson; charset=utf-8");
+      const deltas = answer.lines.filter((l) => typeof l["delta"] === "string");
+      assert.ok(deltas.length >= 5);
+      assert.deepEqual(answer.lines.at(-1), { done: true, text: 'Hello! The mock Codex backend heard: "stream me"' });
+      assert.equal(deltas.map((l) => l["delta"]).join(""), 'Hello! The mock Codex backend heard: "stream me"');
+      const sent = env.mock.log.find((e) => e.path === "/backend-api/codex/responses");
+      assert.deepEqual([JSON.parse(sent?.body ?? "{}").stream, JSON.parse(sent?.body ?? "{}").store], [true, false]);
+    }));
+
+  test("a usage limit is a 502 JSON answer with the code and resetsAt (no stream)", () =>
+    withHost({}, async (env) => {
+      await connected(env);
+      env.mock.fault({ path: "/backend-api/codex/responses", codex: "usage_limit_reached", resetsInSec: 1500 });
+      const answer = await chatCall(env.host, "hi");
+      assert.equal(answer.status, 502);
+      assert.equal(answer.json?.["error"], "usage_limit_reached");
+      assert.equal(answer.json?.["status"], 429);
+      assert.equal(answer.json?.["resetsAt"], (Math.floor(env.clock.now / 1000) + 1500) * 1000);
+    }));
+
+  test("a 401 from the backend is refreshed and retried inside the module's fetch: the admin sees the answer", () =>
+    withHost({}, async (env) => {
+      await connected(env);
+      env.mock.fault({ path: "/backend-api/codex/responses", codex: "unauthorized" });
+      const answer = await chatCall(env.host, "after a 401");
+      assert.equal(answer.status, 200);
+      assert.deepEqual(answer.lines.at(-1), { done: true, text: 'Hello! The mock Codex backend heard: "after a 401"' });
+      assert.equal(env.mock.count("/oauth/token"), 2, "the sign-in's exchange and one refresh");
+    }));
+
+  test("a stream cut after the first pieces ends with an error line", () =>
+    withHost({}, async (env) => {
+      await connected(env);
+      env.mock.fault({ path: "/backend-api/codex/responses", codex: "cut" });
+      const answer = await chatCall(env.host, "hi");
+      assert.equal(answer.status, 200);
+      assert.ok(answer.lines.some((l) => "delta" in l));
+      assert.deepEqual(answer.lines.at(-1), { error: "stream_incomplete" });
+    }));
+
   test("before sign-in the chat route answers 409 not_connected without calling the backend", () =>
     withHost({}, async (env) => {
       const answer = await call(env.host, CHAT_ROUTE, { message: "hi" });
@@ -273,16 +337,16 @@ describe("chat turn", () => {
       const signedIn = await env.host.store.load();
       assert.ok(signedIn);
 
-      const first = await call(env.host, CHAT_ROUTE, { message: "first turn" });
-      assert.deepEqual([first.status, first.json], [200, { text: 'Hello! The mock Codex backend heard: "first turn"' }]);
+      const first = await chatCall(env.host, "first turn");
+      assert.deepEqual([first.status, first.lines.at(-1)], [200, { done: true, text: 'Hello! The mock Codex backend heard: "first turn"' }]);
       const calls = () => env.mock.log.filter((e) => e.path === "/backend-api/codex/responses");
       assert.equal(calls()[0]?.headers["authorization"], `Bearer ${signedIn.accessToken}`);
       assert.equal(calls()[0]?.headers["chatgpt-account-id"], env.mock.account.accountId);
       assert.equal(env.mock.count("/oauth/token"), 1, "no refresh for a fresh token");
 
       env.clock.now += 3600_000 - 299_000; // inside the 5-minute skew of openai-codex
-      const second = await call(env.host, CHAT_ROUTE, { message: "second turn" });
-      assert.equal(second.status, 200, second.text);
+      const second = await chatCall(env.host, "second turn");
+      assert.equal(second.status, 200, JSON.stringify(second.json));
       const refreshed = await env.host.store.load();
       assert.ok(refreshed);
       assert.notEqual(refreshed.refreshToken, signedIn.refreshToken, "the rotated refresh token is in the store");
@@ -376,7 +440,16 @@ describe("the page's UI states", () => {
     insecure_endpoint: "config",
     oauth_error: "config",
     aborted: "failed",
+    // Model-call codes never reach the device-code modal: the chat shows them (chatFailed / chatLimit).
+    usage_limit_reached: "failed",
+    usage_not_included: "failed",
+    model_error: "failed",
+    response_failed: "failed",
+    stream_incomplete: "failed",
+    idle_timeout: "failed",
+    challenge: "failed",
   };
+  const MODEL_CALL_CODES = ["usage_limit_reached", "usage_not_included", "model_error", "response_failed", "stream_incomplete", "idle_timeout", "challenge"];
   const load = async () => {
     const specifier: string = "../../js/demo/web/public/uiStates.js";
     return (await import(specifier)) as { uiStateFor(code: string): string; UI_STATES: string[]; POLLING_STATES: string[] };
@@ -387,7 +460,7 @@ describe("the page's UI states", () => {
     for (const [code, state] of Object.entries(CONTRACT)) {
       assert.equal(uiStateFor(code), state, code);
       assert.ok(UI_STATES.includes(state));
-      if (code !== "pending" && code !== "slow_down") {
+      if (code !== "pending" && code !== "slow_down" && !MODEL_CALL_CODES.includes(code)) {
         const retryable = new OAuthDeviceFlowError(code as OAuthErrorCode, "m").retryable;
         assert.equal(state === "retrying", retryable, `${code}: retrying iff retryable`);
       }

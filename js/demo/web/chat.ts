@@ -1,66 +1,61 @@
 /**
- * The "chat turn" a host makes once an admin connected ChatGPT: one Responses-API call to the Codex
- * backend with the token session's `authHeaders()`. It shows the part hosts most often get wrong:
- * headers come from the session on every call (so a due refresh happens once, and the rotated token
- * is saved before use), and a 401 calls `invalidate()` so that the next call refreshes.
+ * The "chat turn" a host makes once an admin connected ChatGPT: one streamed Responses call to the
+ * Codex backend through the module's fetch (`createCodexFetch` over the token session) and its
+ * streaming helper. It shows the parts hosts most often get wrong: the token comes from the session
+ * on every call (a due refresh happens once, and the rotated token is saved before use), a 401
+ * refreshes and retries once inside the fetch, the backend only streams, and a usage limit is a
+ * reset time to show, not an error to retry.
  */
-import { OAuthDeviceFlowError, type TokenSession } from "../../oauthDeviceFlow.ts";
+import { OAuthDeviceFlowError, createCodexFetch, streamCodexResponse, type CodexFetch, type TokenSession } from "../../oauthDeviceFlow.ts";
 
 export const CHAT_MODEL = "gpt-5-codex";
 export const CHAT_INSTRUCTIONS = "You are a friendly assistant.";
 
-export type ChatOutcome =
-  | { ok: true; text: string }
-  /** `code`: the module's error code, or `backend_error` with the backend's HTTP status. */
-  | { ok: false; code: string; status?: number };
+/** What the chat route streams to the page, one JSON object per line. */
+export type ChatChunk =
+  | { delta: string }
+  | { done: true; text: string }
+  /** `error`: the module's error code; `resetsAt` (epoch ms) for a usage limit. Never a secret or a body. */
+  | { error: string; status?: number; resetsAt?: number };
 
-interface ResponsesReply {
-  output?: { type?: string; content?: { type?: string; text?: string }[] }[];
-}
+const fetches = new WeakMap<TokenSession, CodexFetch>();
 
-/** The assistant's text of a Responses-API reply ("" when there is none). */
-function outputText(body: ResponsesReply | undefined): string {
-  return (body?.output ?? [])
-    .filter((item) => item.type === "message")
-    .flatMap((item) => item.content ?? [])
-    .filter((part) => part.type === "output_text")
-    .map((part) => part.text ?? "")
-    .join("");
-}
-
-/** One user message in, the assistant's text out. Never throws; errors carry no secret and no body. */
-export async function chatTurn(session: TokenSession, backendUrl: string, message: string, timeoutMs: number): Promise<ChatOutcome> {
-  let headers: Record<string, string>;
-  try {
-    headers = await session.authHeaders();
-  } catch (e) {
-    return { ok: false, code: e instanceof OAuthDeviceFlowError ? e.code : "invalid_config" };
+/** One fetch per session: createCodexFetch keeps nothing but the session and the base URL. */
+function codexFetchFor(session: TokenSession, baseUrl: string): CodexFetch {
+  let f = fetches.get(session);
+  if (f === undefined) {
+    f = createCodexFetch(session, { baseUrl, originator: "oauth_device_flow_demo" });
+    fetches.set(session, f);
   }
-  let res: Response;
+  return f;
+}
+
+/** One user message in, the assistant's text out as it streams. Never throws: a failure is the last chunk. */
+export async function* chatStream(session: TokenSession, backendUrl: string, message: string, idleTimeoutMs: number): AsyncGenerator<ChatChunk> {
+  const baseUrl = `${backendUrl}/backend-api/codex`;
   try {
-    res = await fetch(`${backendUrl}/backend-api/codex/responses`, {
-      method: "POST",
-      headers: { ...headers, "content-type": "application/json", accept: "application/json" },
-      body: JSON.stringify({
+    const events = streamCodexResponse(
+      codexFetchFor(session, baseUrl),
+      {
         model: CHAT_MODEL,
         instructions: CHAT_INSTRUCTIONS,
         input: [{ type: "message", role: "user", content: [{ type: "input_text", text: message }] }],
-        store: false,
-      }),
-      redirect: "manual",
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-  } catch {
-    return { ok: false, code: "network_error" };
+      },
+      { baseUrl, idleTimeoutMs },
+    );
+    for await (const e of events) {
+      if (e.type === "text_delta") yield { delta: e.delta };
+      if (e.type === "completed") yield { done: true, text: e.text };
+    }
+  } catch (e) {
+    if (!(e instanceof OAuthDeviceFlowError)) {
+      yield { error: "invalid_config" };
+      return;
+    }
+    yield {
+      error: e.code,
+      ...(e.status === undefined ? {} : { status: e.status }),
+      ...(e.resetsAt === undefined ? {} : { resetsAt: e.resetsAt }),
+    };
   }
-  const body = (await res.json().catch(() => undefined)) as ResponsesReply | undefined;
-  if (res.status === 401) {
-    // The backend refused the token although its exp says valid (revoked, rotated elsewhere):
-    // the next call refreshes first.
-    session.invalidate(headers["Authorization"]?.replace(/^Bearer /, ""));
-    return { ok: false, code: "backend_error", status: 401 };
-  }
-  if (!res.ok) return { ok: false, code: "backend_error", status: res.status };
-  const text = outputText(body);
-  return text ? { ok: true, text } : { ok: false, code: "backend_error", status: res.status };
 }

@@ -9,7 +9,10 @@
  *                                                       retryable?, serverCode?, intervalMs }
  *   POST /api/v1/admin/providers/oauth/cancel {flowId}
  *   GET  /api/v1/admin/providers/oauth/status        -> { connected, accountId?, planType?, email? }
- *   POST /api/v1/chat/turn {message}                 -> { text } | { error, status? }
+ *   POST /api/v1/chat/turn {message}                 -> 200 application/x-ndjson: {"delta"} lines, then
+ *                                                       {"done":true,"text"} or {"error","status?","resetsAt?"};
+ *                                                       or, when it fails before the first piece,
+ *                                                       JSON { error, status?, resetsAt? }
  *
  * The device code stays in the flow record (flows.ts); the browser only ever holds the flow id.
  * Tokens go into a token session's store and never leave the server. Because an admin API changes
@@ -33,7 +36,7 @@ import {
   type TokenSession,
   type TokenStore,
 } from "../../oauthDeviceFlow.ts";
-import { chatTurn } from "./chat.ts";
+import { chatStream, type ChatChunk } from "./chat.ts";
 import { DeviceFlows, errorAnswer } from "./flows.ts";
 
 export const API = "/api/v1/admin/providers/oauth";
@@ -89,6 +92,8 @@ interface Reply {
   status: number;
   body: string;
   headers: Record<string, string>;
+  /** Written line by line after the head instead of `body` (the chat's stream). */
+  lines?: AsyncIterable<string>;
 }
 
 const json = (status: number, value: unknown): Reply => ({
@@ -167,12 +172,26 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     if (options.backendUrl === undefined) return json(503, { error: "no_backend" });
     // After a restart the store may hold tokens from before: a session over it picks them up.
     session ??= newSession();
-    const outcome = await chatTurn(session, options.backendUrl, message, timeoutMs);
-    if (outcome.ok) return json(200, { text: outcome.text });
-    if (outcome.code === "reauth_required" && (await store.load().catch(() => null)) === null) {
-      return json(409, { error: "not_connected" });
+    const chunks = chatStream(session, options.backendUrl, message, timeoutMs);
+    // The first piece decides the reply: a failure before any text is a plain JSON error.
+    const first = await chunks.next();
+    const head: ChatChunk = first.done ? { error: "invalid_response" } : first.value;
+    if ("error" in head) {
+      if (head.error === "reauth_required" && (await store.load().catch(() => null)) === null) {
+        return json(409, { error: "not_connected" });
+      }
+      return json(502, head);
     }
-    return json(502, { error: outcome.code, ...(outcome.status === undefined ? {} : { status: outcome.status }) });
+    async function* lines(): AsyncGenerator<string> {
+      yield `${JSON.stringify(head)}\n`;
+      for await (const chunk of chunks) yield `${JSON.stringify(chunk)}\n`;
+    }
+    return {
+      status: 200,
+      body: "",
+      headers: { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" },
+      lines: lines(),
+    };
   }
 
   async function api(path: string, raw: string): Promise<Reply> {
@@ -239,6 +258,15 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
       reply = e.reply;
     }
     if (res.destroyed) return;
+    if (reply.lines) {
+      res.writeHead(reply.status, reply.headers);
+      for await (const line of reply.lines) {
+        if (res.destroyed) break;
+        res.write(line);
+      }
+      res.end();
+      return;
+    }
     res.writeHead(reply.status, reply.headers).end(req.method === "HEAD" ? undefined : reply.body);
   }
 

@@ -15,6 +15,7 @@ const KNOWN_CODES = [
   "deviceauth_authorization_pending",
   "slow_down",
   "access_denied",
+  "authorization_declined",
   "expired_token",
   "deviceauth_expired",
   "invalid_grant",

@@ -16,7 +16,7 @@ const ui = {
   flow: undefined, // { id, generation, deadline, pollTimer, countdownTimer }
   generation: 0,
   chatTouched: false,
-  chatOutput: undefined, // { ok, text } or { ok: false, key, values }
+  chatOutput: undefined, // { ok: true | "streaming", text } or { ok: false, key, values?, resetsAt? }
 };
 
 async function post(path, body) {
@@ -57,9 +57,18 @@ function render() {
   const out = $("chat-output");
   out.hidden = !ui.chatOutput;
   if (ui.chatOutput) {
-    out.dataset.ok = String(ui.chatOutput.ok);
-    out.textContent = ui.chatOutput.ok ? ui.chatOutput.text : t(lang, ui.chatOutput.key, ui.chatOutput.values);
+    const o = ui.chatOutput;
+    out.dataset.ok = String(o.ok);
+    out.textContent = o.ok ? o.text : t(lang, o.key, o.resetsAt === undefined ? o.values : resetInWords(lang, o.resetsAt));
   }
+}
+
+/** A usage limit's reset time in words: the clock time and how far away it is, in the page's language. */
+function resetInWords(lang, resetsAt) {
+  const time = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit" }).format(new Date(resetsAt));
+  const minutes = Math.max(1, Math.round((resetsAt - Date.now()) / 60_000));
+  const relative = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
+  return { time, relative: minutes < 90 ? relative.format(minutes, "minute") : relative.format(Math.round(minutes / 60), "hour") };
 }
 
 function setLanguage(lang) {
@@ -210,16 +219,63 @@ async function copyCode() {
 
 // ---- the chat turn -----------------------------------------------------------------------------
 
+/** What the page shows for a failed chat turn (a JSON answer or the stream's last line). */
+function chatFailure(data, status) {
+  if (data.error === "not_connected") return { ok: false, key: "chatNotConnected", values: {} };
+  if (data.error === "usage_limit_reached" && typeof data.resetsAt === "number") return { ok: false, key: "chatLimit", resetsAt: data.resetsAt };
+  return { ok: false, key: "chatFailed", values: { code: data.error ?? status } };
+}
+
+/** Calls `onLine` with each JSON line of an NDJSON body as it arrives. */
+async function readLines(body, onLine) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let newline;
+    while ((newline = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, newline).trim();
+      buffer = buffer.slice(newline + 1);
+      if (line !== "") onLine(JSON.parse(line));
+    }
+  }
+}
+
+// The chat route streams the answer as NDJSON ({"delta"} lines, then {"done"} or {"error"}); a
+// failure before the first piece comes back as plain JSON.
 async function sendChat(event) {
   event.preventDefault();
   const send = $("chat-send");
   send.disabled = true;
   send.textContent = t(ui.lang, "chatSending");
   try {
-    const reply = await post("/api/v1/chat/turn", { message: $("chat-input").value });
-    if (reply.status === 200) ui.chatOutput = { ok: true, text: reply.data.text };
-    else if (reply.data.error === "not_connected") ui.chatOutput = { ok: false, key: "chatNotConnected", values: {} };
-    else ui.chatOutput = { ok: false, key: "chatFailed", values: { code: reply.data.error ?? reply.status } };
+    const res = await fetch("/api/v1/chat/turn", {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/x-ndjson, application/json" },
+      body: JSON.stringify({ message: $("chat-input").value }),
+    });
+    if (!(res.headers.get("content-type") ?? "").startsWith("application/x-ndjson")) {
+      let data;
+      try {
+        data = await res.json();
+      } catch {
+        data = {};
+      }
+      ui.chatOutput = chatFailure(data, res.status);
+    } else {
+      const streaming = { ok: "streaming", text: "" };
+      ui.chatOutput = streaming;
+      render();
+      await readLines(res.body, (line) => {
+        if (typeof line.delta === "string") streaming.text += line.delta;
+        else if (line.done) ui.chatOutput = { ok: true, text: line.text };
+        else if (line.error) ui.chatOutput = chatFailure(line, res.status);
+        render();
+      });
+      if (ui.chatOutput === streaming) ui.chatOutput = { ok: false, key: "chatFailed", values: { code: "stream_incomplete" } };
+    }
   } catch {
     ui.chatOutput = { ok: false, key: "chatFailed", values: { code: "network_error" } };
   } finally {

@@ -45,6 +45,7 @@ export const TEXT = {
     chatSending: "Sending…",
     chatNotConnected: "Connect an account first.",
     chatFailed: "The model call failed ({code}).",
+    chatLimit: "The ChatGPT usage limit is reached: try again at {time} ({relative}).",
     language: "Language",
   },
   de: {
@@ -88,6 +89,7 @@ export const TEXT = {
     chatSending: "Wird gesendet…",
     chatNotConnected: "Verbinden Sie zuerst ein Konto.",
     chatFailed: "Der Modellaufruf ist fehlgeschlagen ({code}).",
+    chatLimit: "Das ChatGPT-Nutzungslimit ist erreicht: wieder möglich um {time} ({relative}).",
     language: "Sprache",
   },
 };

@@ -60,6 +60,7 @@ export type ProviderUiState =
   | "temporary problem, retrying"
   | "configuration error"
   | "cancelled"
+  | "usage limit reached"
   | "not connected"
   | "unexpected error";
 
@@ -91,6 +92,15 @@ export function providerUiState(error: unknown): ProviderUiState {
     case "invalid_response":
     case "redirect":
     case "storage_error":
+    case "stream_incomplete":
+    case "idle_timeout":
+    case "response_failed":
       return "temporary problem, retrying";
+    case "usage_limit_reached":
+    case "usage_not_included":
+      return "usage limit reached";
+    case "model_error":
+    case "challenge":
+      return "configuration error";
   }
 }

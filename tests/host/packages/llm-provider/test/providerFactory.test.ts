@@ -127,6 +127,13 @@ describe("providerUiState", () => {
       redirect: "temporary problem, retrying",
       storage_error: "temporary problem, retrying",
       aborted: "cancelled",
+      usage_limit_reached: "usage limit reached",
+      usage_not_included: "usage limit reached",
+      model_error: "configuration error",
+      challenge: "configuration error",
+      response_failed: "temporary problem, retrying",
+      stream_incomplete: "temporary problem, retrying",
+      idle_timeout: "temporary problem, retrying",
     };
     for (const [code, state] of Object.entries(table)) {
       assert.equal(providerUiState(new OAuthDeviceFlowError(code as OAuthErrorCode, "message")), state, code);
