@@ -214,17 +214,18 @@ describe("outcomes", () => {
       assert.equal(env.mock.count(POLL_PATH), 0);
     }));
 
-  test("a store that fails to save: storage_error (retryable), then the same tokens are saved on the next poll without a second exchange", () => {
+  test("a store that fails to sign in (replace): storage_error (retryable), then the same tokens are signed in on the next poll without a second exchange", () => {
     const inner = createMemoryStore();
     let failures = 1;
     const store: TokenStore = {
       load: () => inner.load(),
-      save: async (next: OAuthTokens, previous: OAuthTokens) => {
+      save: (next: OAuthTokens, previous: OAuthTokens) => inner.save(next, previous),
+      replace: async (tokens: OAuthTokens | null) => {
         if (failures > 0) {
           failures -= 1;
-          throw new Error(`disk full while writing ${next.accessToken}`);
+          throw new Error(`disk full while writing ${tokens?.accessToken}`);
         }
-        await inner.save(next, previous);
+        await inner.replace(tokens);
       },
     };
     return withHost({ store }, async (env) => {
