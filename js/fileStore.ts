@@ -35,9 +35,9 @@ import type { TokenStore } from "./tokenSession.ts";
 export const FILE_STORE_SCHEMA_VERSION = 1;
 
 /** Default `staleLockMs`: a dead holder blocks the others this long at most. */
-export const DEFAULT_STALE_LOCK_MS = 20_000;
+const DEFAULT_STALE_LOCK_MS = 20_000;
 /** Default `lockTimeoutMs` (at least 1.25 x `staleLockMs`; longer than the session's 30 s refresh timeout). */
-export const DEFAULT_LOCK_TIMEOUT_MS = 40_000;
+const DEFAULT_LOCK_TIMEOUT_MS = 40_000;
 
 export interface FileStoreOptions {
   /**
