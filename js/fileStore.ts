@@ -473,7 +473,11 @@ export function createFileStore(options: FileStoreOptions): FileTokenStore {
   }
 
   async function lock<T>(fn: () => Promise<T>): Promise<T> {
-    const t = await target();
+    return lockAt(await target(), fn);
+  }
+
+  /** `lock` on a target already resolved (so `replace` writes the very file it locked). */
+  async function lockAt<T>(t: Target, fn: () => Promise<T>): Promise<T> {
     let held: Held;
     try {
       held = await acquire(t);
@@ -491,8 +495,8 @@ export function createFileStore(options: FileStoreOptions): FileTokenStore {
   /** Unconditional, under the lock: a sign-in or sign-out wins over whatever the file holds. */
   async function replace(tokens: OAuthTokens | null): Promise<void> {
     const content = tokens === null ? undefined : serialise(tokens);
-    await lock(async () => {
-      const t = await target();
+    const t = await target();
+    await lockAt(t, async () => {
       try {
         if (content !== undefined) return await writeAtomically(t, content);
         await fs.rm(t.file, { force: true });

@@ -12,7 +12,13 @@
  * - `store.save` completes before the new access token is handed out; if it fails, the new
  *   tokens stay in memory and the next call saves them again instead of refreshing again;
  * - a dead refresh token latches the session into `reauth_required` with no further request
- *   until the store holds different tokens.
+ *   until the store holds different tokens;
+ * - a sign-in or sign-out is a `store.replace` (`signIn`/`signOut`), never a compare-and-swap
+ *   save, and a save the store drops (`false`) is never reported as success: the store is read
+ *   again and what it holds wins;
+ * - a refresh request that got no answer may have rotated the token at the server: its refresh
+ *   token is held back briefly while the store is re-read, and every store call is bounded
+ *   (`storeTimeoutMs`) so a hung store blocks no caller for good.
  *
  * This file holds only that state and the shared promise. Every decision with a protocol answer
  * (skew per provider kind, use/adopt/refresh, which failures mean "sign in again", the request
