@@ -29,6 +29,7 @@ mod request;
 mod revoke;
 mod secret;
 pub mod session;
+pub mod session_store;
 mod tokens;
 pub mod wait;
 

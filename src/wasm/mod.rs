@@ -329,16 +329,28 @@ fn codex_headers_impl(tokens: &JsValue) -> Result<String, Error> {
 // Token session (js/tokenSession.ts): the JS side keeps the state and the shared refresh; these
 // exports give it the decisions of `crate::session`.
 
-/// The session's provider kind, skew and refresh timeout, validated, with the per-kind defaults.
+/// The session's provider kind, skew, refresh timeout and store-call bound, validated, with the
+/// per-kind defaults.
 #[wasm_bindgen(js_name = sessionConfig)]
-pub fn session_config(provider: JsValue, skew_ms: JsValue, timeout_ms: JsValue) -> JsResult {
-    finish(session_config_impl(&provider, &skew_ms, &timeout_ms))
+pub fn session_config(
+    provider: JsValue,
+    skew_ms: JsValue,
+    timeout_ms: JsValue,
+    store_timeout_ms: JsValue,
+) -> JsResult {
+    finish(session_config_impl(
+        &provider,
+        &skew_ms,
+        &timeout_ms,
+        &store_timeout_ms,
+    ))
 }
 
 fn session_config_impl(
     provider: &JsValue,
     skew_ms: &JsValue,
     timeout_ms: &JsValue,
+    store_timeout_ms: &JsValue,
 ) -> Result<String, Error> {
     let p = provider_arg(provider)?;
     let millis = |v: &JsValue, what: &str| -> Result<Option<f64>, Error> {
@@ -353,6 +365,7 @@ fn session_config_impl(
         p.kind,
         millis(skew_ms, "skewMs")?,
         millis(timeout_ms, "timeoutMs")?,
+        millis(store_timeout_ms, "storeTimeoutMs")?,
     )?;
     Ok(config.to_json())
 }
@@ -364,8 +377,9 @@ fn session_tokens(v: &JsValue, what: &str) -> Result<Option<Tokens>, Error> {
     Tokens::from_json(&to_value(v, what)?).map(Some)
 }
 
-/// Use, adopt or refresh, given `{stored, held, latched, invalidated, spent}`; reads the clock
-/// once. `stored` is what `store.load()` resolved to (`undefined` is refused).
+/// Use, adopt or refresh, given `{stored, held, latched, invalidated, spent, heldBack?:
+/// {refreshToken, retryAt}}`; reads the clock once. `stored` is what `store.load()` resolved to
+/// (`undefined` is refused).
 #[wasm_bindgen(js_name = sessionDecide)]
 pub fn session_decide(view: JsValue, clock: JsValue, skew_ms: JsValue) -> JsResult {
     finish(session_decide_impl(&view, &clock, &skew_ms))
@@ -392,6 +406,16 @@ fn session_decide_impl(
     let latched = session_tokens(&get(view, "latched"), "latched tokens")?;
     let invalidated = get(view, "invalidated").as_string();
     let spent = get(view, "spent").as_string();
+    let held_back = get(view, "heldBack");
+    let held_back_token = get(&held_back, "refreshToken").as_string();
+    let held_back = held_back_token.as_deref().and_then(|refresh_token| {
+        get(&held_back, "retryAt")
+            .as_f64()
+            .map(|retry_at| crate::session::HeldBack {
+                refresh_token,
+                retry_at,
+            })
+    });
     let clock = clock
         .dyn_ref::<Function>()
         .ok_or_else(|| Error::invalid_config("clock must be a function"))?;
@@ -405,26 +429,106 @@ fn session_decide_impl(
         latched: latched.as_ref(),
         invalidated_access: invalidated.as_deref(),
         spent_refresh: spent.as_deref(),
+        held_back,
     };
     Ok(crate::session::decide(&view, now, skew)?.to_json())
 }
 
-/// The session's own error fields (`{code, message, retryable}`) for a failed step: `"refresh"`
-/// with the refresh error's code (`undefined` when that error passes through as it is), or a
-/// store step (`"load"`, `"save"`, `"lock"`, `"lock_skipped"`).
-#[wasm_bindgen(js_name = sessionFailure)]
-pub fn session_failure(step: JsValue, cause_code: JsValue) -> JsValue {
-    use crate::session::{reauth_after, storage_error, StoreStep};
-    let err = match step.as_string().as_deref() {
-        Some("refresh") => cause_code
-            .as_string()
-            .and_then(|c| crate::ErrorCode::parse(&c))
-            .and_then(reauth_after),
-        Some(s) => StoreStep::parse(s).map(storage_error),
-        None => None,
-    };
-    err.and_then(|e| from_json(&e.to_json()).ok())
+/// The session's `storage_error` fields (`{code, message, retryable}`) for a failed store step
+/// (`"load"`, `"save"`, `"lock"`, `"lock_skipped"`, `"replace"`) and fault (`"failed"`,
+/// `"unusable"`, `"timeout"`).
+#[wasm_bindgen(js_name = sessionStoreFailure)]
+pub fn session_store_failure(step: JsValue, fault: JsValue, store_timeout_ms: JsValue) -> JsValue {
+    use crate::session_store::{store_failure, StoreFault, StoreStep};
+    let step = step.as_string().as_deref().and_then(StoreStep::parse);
+    let fault = fault.as_string().as_deref().and_then(StoreFault::parse);
+    let bound = store_timeout_ms.as_f64().unwrap_or(0.0);
+    step.zip(fault)
+        .map(|(s, f)| store_failure(s, f, bound).to_json())
+        .and_then(|json| from_json(&json).ok())
         .unwrap_or(JsValue::UNDEFINED)
+}
+
+/// After a failed refresh, given `{code, status?, fate: "not_sent"|"never_left"|"sent",
+/// transportCode?, resent}`: `{step: "latch", error}`, `{step: "answer_lost", retryAt}` or
+/// `{step: "pass"}`. Reads the clock once.
+#[wasm_bindgen(js_name = sessionRefreshFailed)]
+pub fn session_refresh_failed(facts: JsValue, clock: JsValue, timeout_ms: JsValue) -> JsResult {
+    finish(session_refresh_failed_impl(&facts, &clock, &timeout_ms))
+}
+
+fn session_refresh_failed_impl(
+    facts: &JsValue,
+    clock: &JsValue,
+    timeout_ms: &JsValue,
+) -> Result<String, Error> {
+    use crate::session::{after_refresh_failure, request_never_left, RefreshFailure, RequestFate};
+    let code = get(facts, "code")
+        .as_string()
+        .and_then(|c| crate::ErrorCode::parse(&c))
+        .ok_or_else(|| Error::invalid_config("unknown error code"))?;
+    let status = get(facts, "status")
+        .as_f64()
+        .filter(|s| s.fract() == 0.0 && (0.0..=999.0).contains(s))
+        .map(|s| s as u16);
+    let fate = match get(facts, "fate").as_string().as_deref() {
+        Some("sent") => match get(facts, "transportCode").as_string() {
+            Some(c) if request_never_left(&c) => RequestFate::NeverLeft,
+            _ => RequestFate::Sent,
+        },
+        _ => RequestFate::NotSent,
+    };
+    let clock = clock
+        .dyn_ref::<Function>()
+        .ok_or_else(|| Error::invalid_config("clock must be a function"))?;
+    let now = io::read_clock(clock)?;
+    let failure = RefreshFailure {
+        code,
+        status,
+        fate,
+        resent_after_lost_answer: get(facts, "resent").as_bool() == Some(true),
+    };
+    let timeout = timeout_ms.as_f64().unwrap_or(0.0);
+    Ok(after_refresh_failure(&failure, now, timeout).to_json())
+}
+
+/// After `save` resolved `false`: `{step: "written" | "adopt"}`, or `{step: "signed_out" |
+/// "keep", error}`, given what the store holds now (`null`: empty) and the save's `next` and
+/// `previous`.
+#[wasm_bindgen(js_name = sessionDroppedSave)]
+pub fn session_dropped_save(stored: JsValue, next: JsValue, previous: JsValue) -> JsResult {
+    finish(session_dropped_save_impl(&stored, &next, &previous))
+}
+
+fn session_dropped_save_impl(
+    stored: &JsValue,
+    next: &JsValue,
+    previous: &JsValue,
+) -> Result<String, Error> {
+    let stored = session_tokens(stored, "stored tokens").map_err(|e| {
+        Error::invalid_config(format!(
+            "store.load() returned tokens the session cannot use: {}",
+            e.message
+        ))
+    })?;
+    let missing = || Error::invalid_config("tokens must be an OAuthTokens object");
+    let next = session_tokens(next, "tokens")?.ok_or_else(missing)?;
+    let previous = session_tokens(previous, "tokens")?.ok_or_else(missing)?;
+    Ok(crate::session_store::after_dropped_save(stored.as_ref(), &next, &previous).to_json())
+}
+
+/// Checks tokens handed to `signIn`: `invalid_config` unless they are `OAuthTokens`.
+#[wasm_bindgen(js_name = sessionCheckTokens)]
+pub fn session_check_tokens(tokens: JsValue) -> JsResult {
+    finish(
+        session_tokens(&tokens, "tokens")
+            .and_then(|t| {
+                t.ok_or_else(|| {
+                    Error::invalid_config("signIn needs OAuthTokens (use signOut() to sign out)")
+                })
+            })
+            .map(|_| "true".to_owned()),
+    )
 }
 
 /// The API request headers for `kind` (`"openai-codex"` or `"rfc8628"`).

@@ -12,6 +12,10 @@ import { startMockServer, type MockServer } from "../../js/demo/mockServer.ts";
 import { API, CHAT_ROUTE, startWebHost, type WebHost, type WebHostOptions } from "../../js/demo/web/server.ts";
 import { MAX_FLOWS } from "../../js/demo/web/flows.ts";
 import { NOW, submitPage } from "./mockSupport.ts";
+import { promises as fs } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createFileStore } from "../../js/oauthDeviceFlow.ts";
 
 const POLL_PATH = "/api/accounts/deviceauth/token";
 const USERCODE_PATH = "/api/accounts/deviceauth/usercode";
@@ -214,17 +218,18 @@ describe("outcomes", () => {
       assert.equal(env.mock.count(POLL_PATH), 0);
     }));
 
-  test("a store that fails to save: storage_error (retryable), then the same tokens are saved on the next poll without a second exchange", () => {
+  test("a store that fails to sign in (replace): storage_error (retryable), then the same tokens are signed in on the next poll without a second exchange", () => {
     const inner = createMemoryStore();
     let failures = 1;
     const store: TokenStore = {
       load: () => inner.load(),
-      save: async (next: OAuthTokens, previous: OAuthTokens) => {
+      save: (next: OAuthTokens, previous: OAuthTokens) => inner.save(next, previous),
+      replace: async (tokens: OAuthTokens | null) => {
         if (failures > 0) {
           failures -= 1;
-          throw new Error(`disk full while writing ${next.accessToken}`);
+          throw new Error(`disk full while writing ${tokens?.accessToken}`);
         }
-        await inner.save(next, previous);
+        await inner.replace(tokens);
       },
     };
     return withHost({ store }, async (env) => {
@@ -483,4 +488,68 @@ describe("the page's UI states", () => {
     assert.match(TEXT["en"]?.["noticeText"] ?? "", /experimental and a grey area of OpenAI's terms of use/);
     assert.match(TEXT["de"]?.["noticeText"] ?? "", /experimentell und eine Grauzone der Nutzungsbedingungen von OpenAI/);
   });
+});
+
+describe("sign-in through a file store (a replace, never a compare-and-swap save)", () => {
+  async function withFileHost(body: (env: Env, path: string) => Promise<void>): Promise<void> {
+    const dir = await fs.mkdtemp(join(tmpdir(), "web-signin-"));
+    try {
+      const path = join(dir, "tokens.json");
+      await withHost({ store: createFileStore({ path }) }, (env) => body(env, path));
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** One device sign-in through the admin API, approved on the mock's page. */
+  async function connect(env: Env): Promise<OAuthTokens> {
+    const { flowId, userCode } = await start(env);
+    assert.equal((await submitPage(env.mock, userCode, "approve", "/codex/device")).status, 200);
+    env.clock.now += 1000;
+    assert.deepEqual((await poll(env, flowId)).json, { status: "connected", intervalMs: 1000 });
+    const exchange = env.mock.log.filter((e) => e.path === "/oauth/token").at(-1);
+    assert.ok(exchange);
+    const reply = JSON.parse(exchange.reply) as { access_token: string; refresh_token: string };
+    return { accessToken: reply.access_token, refreshToken: reply.refresh_token, tokenType: "Bearer" };
+  }
+
+  const fileTokens = async (path: string) => (JSON.parse(await fs.readFile(path, "utf8")) as { tokens: OAuthTokens }).tokens;
+
+  test("a fresh file store: the sign-in is written to the file, status says connected and the chat works", () =>
+    withFileHost(async (env, path) => {
+      const signedIn = await connect(env);
+      const stored = await fileTokens(path);
+      assert.equal(stored.accessToken, signedIn.accessToken);
+      assert.equal(stored.refreshToken, signedIn.refreshToken);
+      const status = (await fetch(`${env.host.url}${API}/status`).then((r) => r.json())) as Record<string, unknown>;
+      assert.equal(status["connected"], true);
+      const chat = await call(env.host, CHAT_ROUTE, { message: "hi" });
+      assert.equal(chat.status, 200, chat.text);
+      const backend = env.mock.log.filter((e) => e.path === "/backend-api/codex/responses");
+      assert.equal(backend[0]?.headers["authorization"], `Bearer ${signedIn.accessToken}`);
+    }));
+
+  test("a sign-in over an old login replaces it: the file, the status and the chat use the new login", () =>
+    withFileHost(async (env, path) => {
+      const first = await connect(env);
+      assert.equal((await call(env.host, CHAT_ROUTE, { message: "one" })).status, 200);
+      const second = await connect(env);
+      assert.notEqual(second.accessToken, first.accessToken);
+      assert.equal((await fileTokens(path)).refreshToken, second.refreshToken);
+      assert.equal((await call(env.host, CHAT_ROUTE, { message: "two" })).status, 200);
+      const backend = env.mock.log.filter((e) => e.path === "/backend-api/codex/responses");
+      assert.equal(backend[1]?.headers["authorization"], `Bearer ${second.accessToken}`, "the session uses the new login at once");
+    }));
+
+  test("a sign-in over dead tokens (reauth_required latched) replaces them and the chat works again", () =>
+    withFileHost(async (env, path) => {
+      const dead: OAuthTokens = { accessToken: "at-dead", tokenType: "Bearer", refreshToken: "rt-dead", expiresAt: NOW - 1 };
+      await fs.writeFile(path, JSON.stringify({ version: 1, tokens: dead }), { mode: 0o600 });
+      const before = await call(env.host, CHAT_ROUTE, { message: "hi" });
+      assert.deepEqual([before.status, before.json], [502, { error: "reauth_required" }]);
+      const signedIn = await connect(env);
+      assert.equal((await fileTokens(path)).accessToken, signedIn.accessToken);
+      const after = await call(env.host, CHAT_ROUTE, { message: "hi again" });
+      assert.equal(after.status, 200, after.text);
+    }));
 });

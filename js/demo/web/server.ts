@@ -131,7 +131,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   const timeoutMs = options.timeoutMs ?? 15_000;
   const store = options.store ?? createMemoryStore();
   const provider = options.provider;
-  /** Created for each connection: a session keeps handing out the token it holds, so a new sign-in gets a new one. */
+  /** One session for the host; a sign-in goes through it (`signIn`), so it never hands out an old login's token. */
   let session: TokenSession | undefined;
   const newSession = () => createTokenSession({ provider, fetch: fetchFn, clock, store, timeoutMs });
 
@@ -141,9 +141,10 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     clock,
     timeoutMs,
     onConnected: async (tokens: OAuthTokens) => {
-      // A sign-in spends no refresh token: `previous` is the new set itself.
-      await store.save(tokens, tokens);
-      session = newSession();
+      // A sign-in replaces whatever the store holds (never a compare-and-swap save, which a
+      // store drops when it holds something else); the session then uses the new tokens.
+      session ??= newSession();
+      await session.signIn(tokens);
     },
   });
 
