@@ -22,6 +22,9 @@ pub const MAX_NAME_LEN: usize = 256;
 pub const MAX_VALUE_LEN: usize = 4096;
 /// Members of `headers`, and of `extraParams`.
 pub const MAX_ENTRIES: usize = 32;
+/// All of `headers` together (names and values): servers refuse larger request headers
+/// (Node's HTTP server answers 431 above 16 KiB, nginx's default buffers hold 8 KiB).
+pub const MAX_HEADERS_TOTAL_LEN: usize = 8192;
 /// Each string of a token set or a `DeviceCode` handed back, and a token to revoke: the largest
 /// reply body, so nothing the module returned is ever refused.
 pub const MAX_TOKEN_LEN: usize = 65_536;

@@ -7,8 +7,8 @@ use crate::error::{Error, ErrorCode};
 use crate::header_rules::{check_headers, printable};
 use crate::json::{ObjectWriter, Value};
 use crate::limits::{
-    check_len, MAX_CLIENT_ID_LEN, MAX_CLIENT_SECRET_LEN, MAX_ENTRIES, MAX_NAME_LEN, MAX_SCOPE_LEN,
-    MAX_URL_LEN, MAX_VALUE_LEN,
+    check_len, js_length, MAX_CLIENT_ID_LEN, MAX_CLIENT_SECRET_LEN, MAX_ENTRIES,
+    MAX_HEADERS_TOTAL_LEN, MAX_NAME_LEN, MAX_SCOPE_LEN, MAX_URL_LEN, MAX_VALUE_LEN,
 };
 use crate::secret::Secret;
 
@@ -127,6 +127,15 @@ impl Provider {
         };
         let extra_params = string_map(v, "extraParams")?;
         let headers = string_map(v, "headers")?;
+        let total: usize = headers
+            .iter()
+            .map(|(k, v)| js_length(k) + js_length(v))
+            .sum();
+        if total > MAX_HEADERS_TOTAL_LEN {
+            return Err(Error::invalid_config(format!(
+                "provider.headers are too long: at most {MAX_HEADERS_TOTAL_LEN} characters of names and values in total"
+            )));
+        }
 
         let provider = Provider {
             kind,

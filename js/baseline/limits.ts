@@ -12,6 +12,8 @@ export const MAX_CLIENT_SECRET_LEN = 4096;
 export const MAX_NAME_LEN = 256;
 export const MAX_VALUE_LEN = 4096;
 export const MAX_ENTRIES = 32;
+/** All provider headers together, names and values (servers refuse larger request headers). */
+export const MAX_HEADERS_TOTAL_LEN = 8192;
 export const MAX_TOKEN_LEN = 65_536;
 /** The JSON text of one object argument (provider, options, tokens, code). */
 export const MAX_ARGUMENT_JSON_LEN = 2 * 1024 * 1024;

@@ -9,6 +9,7 @@ import {
   MAX_CLIENT_ID_LEN,
   MAX_CLIENT_SECRET_LEN,
   MAX_ENTRIES,
+  MAX_HEADERS_TOTAL_LEN,
   MAX_NAME_LEN,
   MAX_SCOPE_LEN,
   MAX_URL_LEN,
@@ -166,6 +167,9 @@ export function validateProvider(p: unknown): OAuthProvider {
   const clientAuth = (rawAuth ?? undefined) as OAuthProvider["clientAuth"];
   const extraParams = stringMap(p, "extraParams");
   const headers = stringMap(p, "headers");
+  if (headers.reduce((n, [k, v]) => n + k.length + v.length, 0) > MAX_HEADERS_TOTAL_LEN) {
+    throw configError(`provider.headers are too long: at most ${MAX_HEADERS_TOTAL_LEN} characters of names and values in total`);
+  }
   const auth = clientAuth ?? "none";
 
   if (codex) {
