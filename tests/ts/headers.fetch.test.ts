@@ -95,7 +95,7 @@ describe("provider headers through Node's fetch", () => {
 
     test(`[${name}] the names and values fetch refuses or rewrites are refused before any request`, async () => {
       const before = received.length;
-      for (const h of [
+      const refused: Array<Record<string, string>> = [
         { "Content-Length": "1" },
         { "Transfer-Encoding": "chunked" },
         { Connection: "close" },
@@ -107,7 +107,8 @@ describe("provider headers through Node's fetch", () => {
         { "X-A": "a\u007fb" },
         { "X-A": "\u20ac" },
         { "X-A": " padded " },
-      ]) {
+      ];
+      for (const h of refused) {
         assert.equal(await send(api, h), "refused", JSON.stringify(h));
       }
       assert.equal(received.length, before, "no request was made");
@@ -124,7 +125,8 @@ describe("provider headers through Node's fetch", () => {
         return "failed" as const;
       }
     };
-    for (const h of [{ "Transfer-Encoding": "chunked" }, { Connection: "x" }, { Expect: "100-continue" }, { "Keep-Alive": "1" }, { Upgrade: "x" }, { "X-A": "a\u2028b" }, { "X-A": "a\u007fb" }]) {
+    const failing: Array<Record<string, string>> = [{ "Transfer-Encoding": "chunked" }, { Connection: "x" }, { Expect: "100-continue" }, { "Keep-Alive": "1" }, { Upgrade: "x" }, { "X-A": "a\u2028b" }, { "X-A": "a\u007fb" }];
+    for (const h of failing) {
       assert.equal(await direct(h), "failed", `fetch refuses ${JSON.stringify(h)}`);
     }
     const host = await direct({ Host: "evil.example" });
