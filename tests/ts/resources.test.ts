@@ -10,11 +10,18 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-const instances: WebAssembly.Instance[] = [];
-const RealInstance = WebAssembly.Instance;
-WebAssembly.Instance = new Proxy(RealInstance, {
+interface WasmMemory {
+  grow(pages: number): number;
+  readonly buffer: ArrayBuffer;
+}
+interface WasmInstance {
+  readonly exports: Record<string, unknown>;
+}
+const W = (globalThis as unknown as { WebAssembly: { Instance: new (...args: unknown[]) => WasmInstance } }).WebAssembly;
+const instances: WasmInstance[] = [];
+W.Instance = new Proxy(W.Instance, {
   construct(target, args) {
-    const instance = Reflect.construct(target, args) as WebAssembly.Instance;
+    const instance = Reflect.construct(target, args) as WasmInstance;
     instances.push(instance);
     return instance;
   },
@@ -86,10 +93,10 @@ test("memory stays flat over 1300 distinct providers, small and at the caps", as
 });
 
 test("a trap (out of memory) settles every pending call with invalid_config, and the next call works on a fresh instance", async (t) => {
-  const instance = instances.at(-1) as WebAssembly.Instance;
-  const memory = instance.exports["memory"] as WebAssembly.Memory;
+  const instance = instances.at(-1) as WasmInstance;
+  const memory = instance.exports["memory"] as WasmMemory;
   // A second call that stays pending on the same instance: it must settle too.
-  let releaseOther: (v: unknown) => void = () => {};
+  let releaseOther: (v: ReturnType<typeof reply>) => void = () => {};
   const otherFetch: Fetch = () => new Promise((resolve) => (releaseOther = resolve));
   const other = m.refreshAccessToken(rfc(), "rt_other", { fetch: otherFetch, clock });
   // The trapping call: its fetch grows the memory to the maximum; its reply then needs more.

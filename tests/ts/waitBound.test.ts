@@ -33,7 +33,7 @@ for (const [name, api] of [
       const events: DeviceFlowEvent[] = [];
       const provider = api.rfc8628Provider({ clientId: "cli", deviceAuthorizationEndpoint: "https://idp.example.com/d", tokenEndpoint: "https://idp.example.com/t" });
       const code = { deviceCode: "dc", userCode: "U", verificationUri: "https://idp.example.com/device", intervalMs: 5000, expiresAt: T0 + 60_000 };
-      let settled: { ok: boolean; value: unknown } | undefined;
+      const state: { settled?: { ok: boolean; value: unknown } } = {};
       api
         .waitForDeviceToken(provider, code, {
           fetch,
@@ -44,8 +44,8 @@ for (const [name, api] of [
           onEvent: (e) => events.push(e),
         })
         .then(
-          (value) => (settled = { ok: true, value }),
-          (value: unknown) => (settled = { ok: false, value }),
+          (value) => (state.settled = { ok: true, value }),
+          (value: unknown) => (state.settled = { ok: false, value }),
         );
       await flush();
       assert.equal(signals.length, 1, "the first poll is in flight, with a signal");
@@ -55,16 +55,17 @@ for (const [name, api] of [
         await flush();
       };
       await advance(29_999);
-      assert.equal(settled, undefined);
+      assert.equal(state.settled, undefined);
       assert.equal(signals.length, 1, "still waiting on the first request");
       await advance(1);
       assert.equal(signals[0]?.aborted, true, "the hung request is cancelled");
       assert.equal(signals.length, 2, "retried after the back-off");
       // The second poll starts at T0 + 40 s: 20 s are left on the code, and that is its bound.
       await advance(19_999);
-      assert.equal(settled, undefined);
+      assert.equal(state.settled, undefined);
       await advance(1);
       assert.equal(signals[1]?.aborted, true);
+      const settled = state.settled as { ok: boolean; value: unknown } | undefined;
       assert.deepEqual(settled && { ok: settled.ok, code: (settled.value as { code?: string }).code }, { ok: false, code: "expired_token" });
       assert.deepEqual(events, [
         { type: "waiting", nextPollInMs: 5000, expiresAt: T0 + 60_000 },
