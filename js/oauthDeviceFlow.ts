@@ -4,7 +4,9 @@
  *
  * All protocol logic runs in the WebAssembly module (`pkg/`); this file only declares the public
  * types, defines the error class, and wraps each export so that bad arguments reject (or, for the
- * synchronous helpers, throw) an `OAuthDeviceFlowError` instead of escaping as something else.
+ * synchronous helpers, throw) an `OAuthDeviceFlowError` instead of escaping as something else. It
+ * also steps the module's async operations itself (see `run`), so that a WebAssembly trap always
+ * surfaces here: every pending call then settles with a typed error and the module restarts.
  */
 import * as wasm from "../pkg/oauth_device_flow.js";
 
