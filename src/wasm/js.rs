@@ -68,11 +68,34 @@ pub(crate) fn to_text(v: &JsValue, what: &str) -> Result<Text, Error> {
         // Kept as is: JSON text would turn NaN and the infinities into `null` ("absent").
         return Ok(Text::Value(Value::Number(n)));
     }
-    JSON::stringify(v)
-        .ok()
-        .and_then(|s| s.as_string())
+    let text = JSON::stringify(v).map_err(|_| not_data(what))?;
+    // Measured before it is copied into the module, whose memory never shrinks.
+    if text.length() as usize > crate::limits::MAX_ARGUMENT_JSON_LEN {
+        return Err(crate::limits::too_long(
+            &format!("{what} (as JSON)"),
+            crate::limits::MAX_ARGUMENT_JSON_LEN,
+        ));
+    }
+    text.as_string()
         .map(Text::Json)
         .ok_or_else(|| not_data(what))
+}
+
+/// A JS string argument, measured before it is copied into the module.
+pub(crate) enum StrArg {
+    NotAString,
+    /// Longer than the cap it was read with (not copied).
+    TooLong,
+    Text(String),
+}
+
+/// `v` as a string of at most `cap` UTF-16 units.
+pub(crate) fn string_arg(v: &JsValue, cap: usize) -> StrArg {
+    match v.dyn_ref::<js_sys::JsString>() {
+        None => StrArg::NotAString,
+        Some(s) if s.length() as usize > cap => StrArg::TooLong,
+        Some(s) => StrArg::Text(String::from(s)),
+    }
 }
 
 /// Core JSON output as a JS value.

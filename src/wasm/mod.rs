@@ -3,6 +3,8 @@
 //! and turns the outcome into a JS value or an `OAuthDeviceFlowError`. No protocol decision is
 //! made here.
 
+mod exec;
+pub use exec::{op_count, op_step, schedule_reinit};
 mod io;
 mod js;
 
@@ -15,11 +17,10 @@ use crate::{
 };
 use io::Deps;
 use js::{error_value, finite_number, from_json, get, to_value};
-use js_sys::{Function, Promise};
+use js_sys::Function;
 use std::future::Future;
 use std::pin::Pin;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 type JsResult = Result<JsValue, JsValue>;
 
@@ -31,17 +32,23 @@ fn finish(r: Result<String, Error>) -> JsResult {
 /// An operation's result as JSON text (`None`: resolves to `undefined`).
 type Operation = Pin<Box<dyn Future<Output = Result<Option<String>, Error>>>>;
 
-/// Every async export goes through this one promise adapter: one instantiation of the
-/// future-to-promise glue instead of one per export keeps the module small.
-fn promise(op: Operation) -> Promise {
-    future_to_promise(async move {
+/// Every async export goes through this one adapter: it registers the operation, which the
+/// drop-in then steps (see `exec`), and turns its outcome into the JS value or error.
+fn operation(op: Operation) -> u32 {
+    exec::start(Box::pin(async move {
         match op.await {
             Ok(Some(json)) => finish(Ok(json)),
             Ok(None) => Ok(JsValue::UNDEFINED),
             Err(e) => Err(error_value(&e)),
         }
-    })
+    }))
 }
+
+/// Providers kept validated: at most this many...
+const CACHED_PROVIDERS: usize = 4;
+/// ...and only those whose JSON text is at most this long (a real provider is well under 1 KiB),
+/// so the cache holds at most 64 KiB of text whatever hosts pass.
+const CACHED_PROVIDER_TEXT: usize = 16 * 1024;
 
 thread_local! {
     /// The last providers validated, by their JSON text: a host passes the same provider on
@@ -68,13 +75,15 @@ fn provider_arg(v: &JsValue) -> Result<std::rc::Rc<Provider>, Error> {
     let value = crate::json::parse(text.as_bytes())
         .ok_or_else(|| Error::invalid_config("provider must be plain JSON-serialisable data"))?;
     let provider = std::rc::Rc::new(Provider::from_json(&value)?);
-    PROVIDERS.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.len() >= 4 {
-            c.remove(0);
-        }
-        c.push((text, provider.clone()));
-    });
+    if text.len() <= CACHED_PROVIDER_TEXT {
+        PROVIDERS.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.len() >= CACHED_PROVIDERS {
+                c.remove(0);
+            }
+            c.push((text, provider.clone()));
+        });
+    }
     Ok(provider)
 }
 
@@ -103,8 +112,8 @@ pub fn rfc8628_provider(opts: JsValue) -> JsResult {
 }
 
 #[wasm_bindgen(js_name = requestDeviceCode)]
-pub fn request_device_code(provider: JsValue, deps: JsValue) -> Promise {
-    promise(Box::pin(async move {
+pub fn request_device_code(provider: JsValue, deps: JsValue) -> u32 {
+    operation(Box::pin(async move {
         request_device_code_impl(&provider, &deps).await.map(Some)
     }))
 }
@@ -133,8 +142,8 @@ fn code_arg(v: &JsValue) -> Result<DeviceCode, Error> {
 }
 
 #[wasm_bindgen(js_name = pollDeviceToken)]
-pub fn poll_device_token(provider: JsValue, code: JsValue, deps: JsValue) -> Promise {
-    promise(Box::pin(async move {
+pub fn poll_device_token(provider: JsValue, code: JsValue, deps: JsValue) -> u32 {
+    operation(Box::pin(async move {
         let result = poll_device_token_impl(&provider, &code, &deps).await?;
         Ok(Some(result.to_json()))
     }))
@@ -148,20 +157,26 @@ async fn poll_device_token_impl(
     let p = provider_arg(provider)?;
     let code = code_arg(code)?;
     let deps = Deps::from_js(deps, false)?;
-    poll_once(&p, &code, &deps).await
+    poll_once(&p, &code, &deps, false).await
 }
 
 /// One poll; for OpenAI an approval is redeemed in the same call (one clock reading for both).
-async fn poll_once(p: &Provider, code: &DeviceCode, deps: &Deps) -> Result<PollResult, Error> {
+/// `waiting`: a poll of `waitForDeviceToken`, whose requests get a default bound.
+async fn poll_once(
+    p: &Provider,
+    code: &DeviceCode,
+    deps: &Deps,
+    waiting: bool,
+) -> Result<PollResult, Error> {
     let now = deps.now()?;
-    let resp = deps
-        .send(&poll_request(p, code, now)?, Step::Poll, now)
-        .await?;
+    let request = poll_request(p, code, now)?;
+    let bound = waiting.then(|| crate::wait::default_fetch_timeout_ms(code, now));
+    let resp = deps.send_within(&request, Step::Poll, now, bound).await?;
     match process_poll(p, code, &resp, now)? {
         PollStep::Done(result) => Ok(result),
         PollStep::Exchange(exchange) => {
             let resp = deps
-                .send(&exchange.request, Step::CodeExchange, now)
+                .send_within(&exchange.request, Step::CodeExchange, now, bound)
                 .await?;
             Ok(PollResult::Success(process_code_exchange(
                 p, &exchange, &resp, now,
@@ -171,8 +186,8 @@ async fn poll_once(p: &Provider, code: &DeviceCode, deps: &Deps) -> Result<PollR
 }
 
 #[wasm_bindgen(js_name = waitForDeviceToken)]
-pub fn wait_for_device_token(provider: JsValue, code: JsValue, deps: JsValue) -> Promise {
-    promise(Box::pin(async move {
+pub fn wait_for_device_token(provider: JsValue, code: JsValue, deps: JsValue) -> u32 {
+    operation(Box::pin(async move {
         Ok(Some(wait_impl(&provider, &code, &deps).await?.to_json()))
     }))
 }
@@ -192,7 +207,7 @@ async fn wait_impl(provider: &JsValue, code: &JsValue, deps: &JsValue) -> Result
             Action::Fail(e) => return Err(e),
             Action::Sleep(ms) => {
                 deps.sleep(ms).await?;
-                let outcome = poll_once(&p, machine.code(), &deps).await;
+                let outcome = poll_once(&p, machine.code(), &deps, true).await;
                 decision = machine.after_poll(outcome, deps.now()?);
             }
         }
@@ -200,8 +215,8 @@ async fn wait_impl(provider: &JsValue, code: &JsValue, deps: &JsValue) -> Result
 }
 
 #[wasm_bindgen(js_name = refreshAccessToken)]
-pub fn refresh_access_token(provider: JsValue, previous: JsValue, deps: JsValue) -> Promise {
-    promise(Box::pin(async move {
+pub fn refresh_access_token(provider: JsValue, previous: JsValue, deps: JsValue) -> u32 {
+    operation(Box::pin(async move {
         Ok(Some(
             refresh_impl(&provider, &previous, &deps).await?.to_json(),
         ))
@@ -228,19 +243,26 @@ async fn refresh_impl(
 }
 
 #[wasm_bindgen(js_name = revokeToken)]
-pub fn revoke_token(provider: JsValue, token: JsValue, deps: JsValue) -> Promise {
-    promise(Box::pin(async move {
+pub fn revoke_token(provider: JsValue, token: JsValue, deps: JsValue) -> u32 {
+    operation(Box::pin(async move {
         revoke_impl(&provider, &token, &deps).await.map(|()| None)
     }))
 }
 
 async fn revoke_impl(provider: &JsValue, token: &JsValue, deps: &JsValue) -> Result<(), Error> {
     let p = provider_arg(provider)?;
-    let token = Secret::new(
-        token
-            .as_string()
-            .ok_or_else(|| Error::invalid_config("token must be a non-empty string"))?,
-    );
+    let token = Secret::new(match js::string_arg(token, crate::limits::MAX_TOKEN_LEN) {
+        js::StrArg::Text(t) => t,
+        js::StrArg::TooLong => {
+            return Err(crate::limits::too_long(
+                "token",
+                crate::limits::MAX_TOKEN_LEN,
+            ))
+        }
+        js::StrArg::NotAString => {
+            return Err(Error::invalid_config("token must be a non-empty string"))
+        }
+    });
     let deps = Deps::from_js(deps, false)?;
     let now = deps.now()?;
     let req = revocation_request(&p, &token)?;
@@ -284,20 +306,26 @@ fn expired_impl(tokens: &JsValue, clock: &JsValue, skew_ms: &JsValue) -> Result<
     };
     let access = match expires_at {
         Some(_) => None,
-        None => Some(
-            tokens
-                .access_token()
-                .as_string()
-                .ok_or_else(|| Error::invalid_config("tokens.accessToken must be a string"))?,
-        ),
+        None => match js::string_arg(&tokens.access_token(), crate::limits::MAX_TOKEN_LEN) {
+            js::StrArg::Text(t) => Some(t),
+            js::StrArg::TooLong => {
+                return Err(crate::limits::too_long(
+                    "tokens.accessToken",
+                    crate::limits::MAX_TOKEN_LEN,
+                ))
+            }
+            js::StrArg::NotAString => {
+                return Err(Error::invalid_config("tokens.accessToken must be a string"))
+            }
+        },
     };
     crate::is_access_token_expired(expires_at, access.as_deref(), now, skew)
 }
 
 #[wasm_bindgen(js_name = decodeTokenClaims)]
 pub fn decode_token_claims(tokens: JsValue) -> JsValue {
-    let access = get(&tokens, "accessToken").as_string();
-    let id = get(&tokens, "idToken").as_string();
+    let access = token_string(&get(&tokens, "accessToken"));
+    let id = token_string(&get(&tokens, "idToken"));
     let claims = crate::decode_claims(access.as_deref(), id.as_deref());
     from_json(&claims.to_json()).unwrap_or_else(|_| js_sys::Object::new().into())
 }
@@ -307,15 +335,35 @@ pub fn codex_auth_headers(tokens: JsValue) -> JsResult {
     finish(codex_headers_impl(&tokens))
 }
 
+/// A token string from the host; one longer than any reply could carry is not copied and reads
+/// as absent (it has no claims).
+fn token_string(v: &JsValue) -> Option<String> {
+    match js::string_arg(v, crate::limits::MAX_TOKEN_LEN) {
+        js::StrArg::Text(t) => Some(t),
+        _ => None,
+    }
+}
+
 fn codex_headers_impl(tokens: &JsValue) -> Result<String, Error> {
-    let access = get(tokens, "accessToken")
-        .as_string()
-        .ok_or_else(|| Error::invalid_config("tokens.accessToken must be a non-empty string"))?;
+    let access = match js::string_arg(&get(tokens, "accessToken"), crate::limits::MAX_TOKEN_LEN) {
+        js::StrArg::Text(t) => t,
+        js::StrArg::TooLong => {
+            return Err(crate::limits::too_long(
+                "tokens.accessToken",
+                crate::limits::MAX_TOKEN_LEN,
+            ))
+        }
+        js::StrArg::NotAString => {
+            return Err(Error::invalid_config(
+                "tokens.accessToken must be a non-empty string",
+            ))
+        }
+    };
     let tokens = Tokens {
         access_token: Secret::new(access),
         token_type: "Bearer".to_owned(),
         refresh_token: None,
-        id_token: get(tokens, "idToken").as_string().map(Secret::new),
+        id_token: token_string(&get(tokens, "idToken")).map(Secret::new),
         scope: None,
         expires_at: None,
     };

@@ -141,7 +141,7 @@ function shot(name: string): string {
 
 test("admin page: sign in with the device-code modal, approve on the verification page, connected, one chat turn", async (t) => {
   const page = await adminPage();
-  await page.goto(`${host.url}/`);
+  await page.goto(host.adminUrl);
   assert.match((await page.locator("#terms-notice").textContent()) ?? "", /experimental and a grey area of OpenAI's terms of use/);
   assert.equal(await page.locator("#connection").textContent(), "Not connected");
 
