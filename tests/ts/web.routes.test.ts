@@ -290,7 +290,7 @@ describe("outcomes", () => {
 
 /** The chat route's answer: the NDJSON lines when it streams, else its JSON. */
 async function chatCall(host: WebHost, message: string): Promise<{ status: number; type: string; lines: Record<string, unknown>[]; json?: Record<string, unknown> }> {
-  const res = await fetch(`${host.url}${CHAT_ROUTE}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ message }) });
+  const res = await fetch(`${host.url}${CHAT_ROUTE}`, { method: "POST", headers: { "content-type": "application/json", ...pageHeaders(host) }, body: JSON.stringify({ message }) });
   const type = res.headers.get("content-type") ?? "";
   const text = await res.text();
   if (!type.startsWith("application/x-ndjson")) return { status: res.status, type, lines: [], json: JSON.parse(text) as Record<string, unknown> };
@@ -592,10 +592,11 @@ describe("sign-in through a file store (a replace, never a compare-and-swap save
       const stored = await fileTokens(path);
       assert.equal(stored.accessToken, signedIn.accessToken);
       assert.equal(stored.refreshToken, signedIn.refreshToken);
-      const status = (await fetch(`${env.host.url}${API}/status`).then((r) => r.json())) as Record<string, unknown>;
+      const status = (await fetch(`${env.host.url}${API}/status`, { headers: pageHeaders(env.host) }).then((r) => r.json())) as Record<string, unknown>;
       assert.equal(status["connected"], true);
-      const chat = await call(env.host, CHAT_ROUTE, { message: "hi" });
-      assert.equal(chat.status, 200, chat.text);
+      const chat = await chatCall(env.host, "hi");
+      assert.equal(chat.status, 200, JSON.stringify(chat));
+      assert.equal(chat.lines.at(-1)?.["done"], true, "the streamed answer completed");
       const backend = env.mock.log.filter((e) => e.path === "/backend-api/codex/responses");
       assert.equal(backend[0]?.headers["authorization"], `Bearer ${signedIn.accessToken}`);
     }));
@@ -603,11 +604,11 @@ describe("sign-in through a file store (a replace, never a compare-and-swap save
   test("a sign-in over an old login replaces it: the file, the status and the chat use the new login", () =>
     withFileHost(async (env, path) => {
       const first = await connect(env);
-      assert.equal((await call(env.host, CHAT_ROUTE, { message: "one" })).status, 200);
+      assert.equal((await chatCall(env.host, "one")).status, 200);
       const second = await connect(env);
       assert.notEqual(second.accessToken, first.accessToken);
       assert.equal((await fileTokens(path)).refreshToken, second.refreshToken);
-      assert.equal((await call(env.host, CHAT_ROUTE, { message: "two" })).status, 200);
+      assert.equal((await chatCall(env.host, "two")).status, 200);
       const backend = env.mock.log.filter((e) => e.path === "/backend-api/codex/responses");
       assert.equal(backend[1]?.headers["authorization"], `Bearer ${second.accessToken}`, "the session uses the new login at once");
     }));
@@ -620,7 +621,8 @@ describe("sign-in through a file store (a replace, never a compare-and-swap save
       assert.deepEqual([before.status, before.json], [502, { error: "reauth_required" }]);
       const signedIn = await connect(env);
       assert.equal((await fileTokens(path)).accessToken, signedIn.accessToken);
-      const after = await call(env.host, CHAT_ROUTE, { message: "hi again" });
-      assert.equal(after.status, 200, after.text);
+      const after = await chatCall(env.host, "hi again");
+      assert.equal(after.status, 200, JSON.stringify(after));
+      assert.equal(after.lines.at(-1)?.["done"], true, "the streamed answer completed");
     }));
 });
