@@ -6,7 +6,7 @@
  * types, defines the error class, and wraps each export so that bad arguments reject (or, for the
  * synchronous helpers, throw) an `OAuthDeviceFlowError` instead of escaping as something else.
  */
-import * as wasm from "../pkg/oauth_device_flow.js";
+import * as wasm from "./wasm.ts";
 
 export type FetchLike = (
   url: string,

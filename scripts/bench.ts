@@ -6,7 +6,6 @@
  * generous size ceiling and flat wasm memory.
  */
 import { spawnSync } from "node:child_process";
-import { createRequire } from "node:module";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
@@ -15,13 +14,14 @@ import { Bench } from "tinybench";
 import * as esbuild from "esbuild";
 import * as mod from "../js/oauthDeviceFlow.ts";
 import * as base from "../js/baseline/oauthDeviceFlow.ts";
+import { wasmMemoryBytes } from "../js/wasm.ts";
 import { startMockServer } from "../js/demo/mockServer.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const WASM = join(ROOT, "pkg/oauth_device_flow_bg.wasm");
 const quick = process.argv.includes("--quick");
-const require = createRequire(import.meta.url);
-const glue = require(join(ROOT, "pkg/oauth_device_flow.js")) as { wasmMemoryBytes(): number };
+const GLUE = join(ROOT, "pkg/oauth_device_flow.js");
+const NODE_LOADER = join(ROOT, "pkg/wasm_module.node.js");
 
 type Impl = typeof mod;
 const impls: Array<[string, Impl]> = [
@@ -91,7 +91,7 @@ async function memoryCycles(n: number) {
     global.gc?.();
   };
   await settle();
-  const snapshot = () => ({ wasm: glue.wasmMemoryBytes(), rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed });
+  const snapshot = () => ({ wasm: wasmMemoryBytes(), rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed });
   const before = snapshot();
   for (let i = 0; i < n; i++) await mod.refreshAccessToken(codex, "rt_1", deps);
   await settle();
@@ -149,7 +149,8 @@ try {
         {
           name: "pkg-external",
           setup(b) {
-            b.onResolve({ filter: /oauth_device_flow\.js$/ }, () => ({ path: join(ROOT, "pkg/oauth_device_flow.js"), external: true }));
+            b.onResolve({ filter: /oauth_device_flow\.js$/ }, () => ({ path: GLUE, external: true }));
+            b.onResolve({ filter: /^#wasm-module$/ }, () => ({ path: NODE_LOADER, external: true }));
           },
         },
       ],
@@ -163,9 +164,14 @@ try {
   writeFileSync(join(scratch, "run-module.mjs"), callOnce("./module.mjs"));
   writeFileSync(join(scratch, "run-baseline.mjs"), callOnce("./baseline.mjs"));
   writeFileSync(join(scratch, "run-empty.mjs"), "");
+  // What js/wasm.ts does at import: the glue, the Node loader (read + compile), initSync.
   writeFileSync(
-    join(scratch, "instantiate.cjs"),
-    `const t0 = performance.now(); require(${JSON.stringify(join(ROOT, "pkg/oauth_device_flow.js"))}); console.log(performance.now() - t0);\n`,
+    join(scratch, "instantiate.mjs"),
+    `const t0 = performance.now();\n` +
+      `const { initSync } = await import(${JSON.stringify(GLUE)});\n` +
+      `const { default: module } = await import(${JSON.stringify(NODE_LOADER)});\n` +
+      `initSync({ module });\n` +
+      `console.log(performance.now() - t0);\n`,
   );
   const wall = (file: string, runs: number) => {
     const times: number[] = [];
@@ -189,7 +195,7 @@ try {
   });
   const inst: number[] = [];
   for (let i = 0; i < 15; i++) {
-    const r = spawnSync(process.execPath, [join(scratch, "instantiate.cjs")], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, [join(scratch, "instantiate.mjs")], { encoding: "utf8" });
     inst.push(Number(r.stdout.trim()));
   }
   const instMs = median(inst);
