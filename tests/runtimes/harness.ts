@@ -47,6 +47,10 @@ export const PROGRAM_RUNTIMES: ProgramRuntime[] = [
   { name: "bun 1.4.4", command: join(BIN, "bun/bin/bun.exe"), args: [], require: false },
 ];
 export const NODE24 = join(BIN, "node24/bin/node");
+/** The workerd release miniflare runs (its own package, pinned through miniflare's lockfile entry). */
+export const WORKERD_VERSION: string = existsSync(join(BIN, "workerd/package.json"))
+  ? (JSON.parse(readFileSync(join(BIN, "workerd/package.json"), "utf8")) as { version: string }).version
+  : "?";
 
 /** What consumer/*.mjs print (one JSON line). */
 export interface RunResult {

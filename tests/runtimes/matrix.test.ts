@@ -13,7 +13,7 @@
  * scripts/test.sh. About 40 s warm on two cores, most of it packing.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -23,6 +23,7 @@ import {
   MATRIX,
   PROGRAM_RUNTIMES,
   ROOT,
+  WORKERD_VERSION,
   launchChromium,
   preparePackage,
   run,
@@ -61,12 +62,16 @@ before(async () => {
 after(async () => {
   await Promise.all([mock?.stop(), corsMock?.stop(), noCorsMock?.stop()]);
   if (scratch) rmSync(scratch, { recursive: true, force: true });
-  if (table.length) console.log(`\nruntime matrix:\n${table.join("\n")}`);
+  // scripts/runtimes.sh prints it after the run (MATRIX_TABLE names the file).
+  const out = process.env["MATRIX_TABLE"];
+  const text = `runtime matrix (runtime, version, smoke, flow, file store, cold start):\n${table.join("\n")}\n`;
+  if (out) writeFileSync(out, text);
+  else console.log(text);
 });
 
 function record(name: string, r: RunResult, flow: string): void {
   const cold = r.coldStartMs === undefined ? "" : `, cold start ${r.coldStartMs.toFixed(1)} ms`;
-  table.push(`  ${name.padEnd(32)} ${r.runtime.padEnd(22)} smoke ok, flow ${flow}, file store ${r.fileStore}${cold}`);
+  table.push(`  ${name.padEnd(31)} ${r.runtime.padEnd(24)} smoke ok, flow ${flow}, file store ${r.fileStore}${cold}`);
 }
 
 describe("programs: the package from node_modules", () => {
@@ -89,7 +94,8 @@ test("workerd (miniflare): the Worker bundled with esbuild runs the smoke and th
   assert.deepEqual(r.passed, SMOKE);
   assert.deepEqual(r.flow, FLOW);
   assert.equal(r.fileStore, "unavailable (invalid_config)");
-  record("workerd (miniflare 4.20260730.0)", r, "ok");
+  r.runtime = `workerd ${WORKERD_VERSION}`;
+  record("workerd (miniflare)", r, "ok");
 });
 
 describe("Chromium: the browser entry from a loopback page", () => {
@@ -113,12 +119,18 @@ describe("Chromium: the browser entry from a loopback page", () => {
     // after a preflight it could not pass (the browser never sent the POST).
     assert.equal(corsMock.count("/api/accounts/deviceauth/usercode"), 1);
     assert.equal(noCorsMock.count("/api/accounts/deviceauth/usercode"), 0);
-    record(`chromium (${browser.version()})`, r, "ok with CORS, network_error without");
+    r.runtime = `chromium ${browser.version()}`;
+    record("chromium (playwright-core)", r, "ok with CORS, network_error without");
   });
 });
 
 describe("the package's own checks, on the same tarball", () => {
   const bin = (name: string) => join(MATRIX, "node_modules/.bin", name);
+
+  test("types of the browser and workerd entries: tsc (bundler resolution, DOM library, no @types/node), file store absent", async () => {
+    const tsc = (condition: string) => run(join(ROOT, "node_modules/.bin/tsc"), ["-p", `tsconfig.${condition}.json`], { cwd: prepared.consumer });
+    await Promise.all([tsc("browser"), tsc("workerd")]);
+  });
 
   test("publint: no error, warning or suggestion", async () => {
     const out = await run(bin("publint"), ["--strict", prepared.tarball]);
@@ -129,7 +141,7 @@ describe("the package's own checks, on the same tarball", () => {
     // cjs-resolves-to-esm: attw models Node 16, whose require() cannot load an ES module. Every
     // Node in "engines" (^20.19.0 || >=22.12.0) can, and the programs above prove it at both
     // minimums (consumer/main.cjs); the README says so.
-    const out = await run(bin("attw"), ["--format", "ascii", "--ignore-rules", "cjs-resolves-to-esm", prepared.tarball]);
+    const out = await run(bin("attw"), [prepared.tarball, "--format", "ascii", "--ignore-rules", "cjs-resolves-to-esm"]);
     assert.match(out, /No problems found/, out);
   });
 
