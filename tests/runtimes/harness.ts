@@ -26,7 +26,7 @@ export interface ProgramRuntime {
   name: string;
   command: string;
   args: string[];
-  /** Node: also `require` the package (consumer/main.cjs). */
+  /** Also `require` the package (consumer/main.cjs). */
   require: boolean;
   env?: Record<string, string>;
 }
@@ -41,10 +41,10 @@ export const PROGRAM_RUNTIMES: ProgramRuntime[] = [
     // No prompt, and only what the package needs: reading its files (the .wasm, the token file),
     // the host name (the file store's lock records it) and the network (here the mock on loopback).
     args: ["run", "--no-prompt", "--allow-read", "--allow-sys=hostname", "--allow-net=127.0.0.1"],
-    require: false,
+    require: true,
     env: { DENO_NO_UPDATE_CHECK: "1" },
   },
-  { name: "bun 1.4.4", command: join(BIN, "bun/bin/bun.exe"), args: [], require: false },
+  { name: "bun 1.4.4", command: join(BIN, "bun/bin/bun.exe"), args: [], require: true },
 ];
 export const NODE24 = join(BIN, "node24/bin/node");
 /** The workerd release miniflare runs (its own package, pinned through miniflare's lockfile entry). */
@@ -187,7 +187,7 @@ async function bundleWorker(entry: string, outDir: string): Promise<void> {
 export async function runProgram(rt: ProgramRuntime, consumer: string, mockUrl?: string): Promise<RunResult> {
   const out = await run(rt.command, [...rt.args, "main.mjs", ...(mockUrl ? [mockUrl] : [])], { cwd: consumer, env: rt.env ?? {} });
   const result = lastJson(out);
-  if (rt.require) result.require = lastJson(await run(rt.command, ["main.cjs"], { cwd: consumer })).require ?? "missing";
+  if (rt.require) result.require = lastJson(await run(rt.command, [...rt.args, "main.cjs"], { cwd: consumer, env: rt.env ?? {} })).require ?? "missing";
   return result;
 }
 

@@ -3,14 +3,14 @@
  * the README lists. Each runs the same smoke (device code on an in-memory fetch, insecure endpoint
  * refused, instanceof OAuthDeviceFlowError, expiry check) and a flow over HTTP against the mock
  * (js/demo/mockServer.ts on loopback, approving by itself): Node 20, 22 and 24 (the `engines`
- * minimums and the current line; also `require`), Deno, Bun, workerd through miniflare (the
- * Worker bundled with esbuild as wrangler does) and Chromium (the page bundled with esbuild for
+ * minimums and the current line), Deno and Bun (each also by `require`), workerd through miniflare
+ * (the Worker bundled with esbuild as wrangler does) and Chromium (the page bundled with esbuild for
  * the browser, on its own loopback origin: the flow runs against a mock that allows CORS, and is
  * refused by one that does not). The package's own checks run on the same tarball: publint,
  * @arethetypeswrong/cli and `npm publish --dry-run`.
  *
  * Run by scripts/runtimes.sh (which installs tests/runtimes/node_modules first), from
- * scripts/test.sh. About 40 s warm on two cores, most of it packing.
+ * scripts/test.sh. About 55 s warm on two shared cores, a third of it packing and installing.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";

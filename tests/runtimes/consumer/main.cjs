@@ -1,4 +1,4 @@
-// CommonJS: `require` of the package (ES modules loaded synchronously: Node >= 20.19 / 22.12).
+// CommonJS: `require` of the package (ES modules loaded synchronously: Node >= 20.19 / 22.12, Deno, Bun).
 "use strict";
 const oauth = require("oauth-device-flow-wasm");
 
