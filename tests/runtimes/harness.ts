@@ -15,7 +15,9 @@ import { basename, dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 
+/** tests/runtimes/: the matrix's own package (its runtimes) and the clean project's template. */
 export const MATRIX = dirname(fileURLToPath(import.meta.url));
+/** The repository. */
 export const ROOT = resolve(MATRIX, "../..");
 const BIN = join(MATRIX, "node_modules");
 const PACKAGE = "oauth-device-flow-wasm";
@@ -31,6 +33,7 @@ export interface ProgramRuntime {
   env?: Record<string, string>;
 }
 
+/** Node at both `engines` minimums and the current line, Deno and Bun, as pinned in package.json. */
 export const PROGRAM_RUNTIMES: ProgramRuntime[] = [
   { name: "node 20.19.0 (engines minimum)", command: join(BIN, "node20/bin/node"), args: [], require: true },
   { name: "node 22.12.0 (engines minimum)", command: join(BIN, "node22/bin/node"), args: [], require: true },
@@ -46,6 +49,7 @@ export const PROGRAM_RUNTIMES: ProgramRuntime[] = [
   },
   { name: "bun 1.4.4", command: join(BIN, "bun/bin/bun.exe"), args: [], require: true },
 ];
+/** Runs miniflare, which wants Node >= 22. */
 export const NODE24 = join(BIN, "node24/bin/node");
 /** The workerd release miniflare runs (its own package, pinned through miniflare's lockfile entry). */
 export const WORKERD_VERSION: string = existsSync(join(BIN, "workerd/package.json"))
@@ -205,11 +209,13 @@ export async function runWorkerd(p: Prepared, mockUrl: string): Promise<RunResul
   return lastJson(await run(NODE24, [join(MATRIX, "workerd.mjs"), "run", p.workerDir, mockUrl], { timeoutMs: 60_000 }));
 }
 
+/** Medians, in ms, from `new Miniflare` to the Worker's first answer. */
 export interface WorkerdColdStart {
   packageMs: number;
   baselineMs: number;
   emptyMs: number;
 }
+/** The package's Worker, the baseline's and an empty one, started `runs` times each. */
 export async function coldStartWorkerd(p: Prepared, runs: number): Promise<WorkerdColdStart> {
   const out = await run(NODE24, [join(MATRIX, "workerd.mjs"), "cold", p.workerDir, p.baselineWorkerDir, String(runs)], { timeoutMs: 300_000 });
   return JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as WorkerdColdStart;
@@ -241,16 +247,19 @@ interface Page {
   evaluate(expression: string): Promise<unknown>;
   close(): Promise<void>;
 }
+/** The part of playwright-core's Browser used here. */
 export interface Browser {
   newPage(): Promise<Page>;
   close(): Promise<void>;
   version(): string;
 }
 const PLAYWRIGHT: string = "playwright-core";
+/** Debian's Chromium unless CHROMIUM_PATH names another one (as in scripts/test.sh). */
 export const CHROMIUM = process.env["CHROMIUM_PATH"] || "/usr/bin/chromium";
 /** The flags TOOLCHAIN.md names for Debian's Chromium here (as tests/ts/web.browser.test.ts). */
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
+/** Headless Chromium through playwright-core (the root's devDependency). */
 export async function launchChromium(): Promise<Browser> {
   const { chromium } = (await import(PLAYWRIGHT)) as { chromium: { launch(o: { executablePath: string; args: string[] }): Promise<Browser> } };
   return chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
