@@ -238,8 +238,8 @@ try {
     const p = await preparePackage(matrix);
     const what = "cold start: import + instantiate + one call, in-process";
     for (const rt of PROGRAM_RUNTIMES) {
-      const module = await medianOf(runs, () => coldStartProgram(rt, p.consumer, "package"));
-      const baseline = await medianOf(runs, () => coldStartProgram(rt, p.consumer, "baseline"));
+      const module = await medianOf(runs, () => coldStartProgram(rt, p, "package"));
+      const baseline = await medianOf(runs, () => coldStartProgram(rt, p, "baseline"));
       rows.push({ what: `${what}, ${rt.name}`, unit: "ms", module, baseline, goal: "info" });
     }
     const w = await coldStartWorkerd(p, 5);

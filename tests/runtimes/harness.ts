@@ -30,14 +30,20 @@ export interface ProgramRuntime {
   args: string[];
   /** Also `require` the package (consumer/main.cjs). */
   require: boolean;
+  /**
+   * The clean project it runs in: npm's, or one its own package manager installed the tarball
+   * into (Bun). Deno runs in npm's: `deno install` takes `file:` directories, not tarballs.
+   */
+  project: "npm" | "bun";
   env?: Record<string, string>;
 }
 
 /** Node at both `engines` minimums and the current line, Deno and Bun, as pinned in package.json. */
+const BUN = join(BIN, "bun/bin/bun.exe");
 export const PROGRAM_RUNTIMES: ProgramRuntime[] = [
-  { name: "node 20.19.0 (engines minimum)", command: join(BIN, "node20/bin/node"), args: [], require: true },
-  { name: "node 22.12.0 (engines minimum)", command: join(BIN, "node22/bin/node"), args: [], require: true },
-  { name: "node 24.22.3", command: join(BIN, "node24/bin/node"), args: [], require: true },
+  { name: "node 20.19.0 (engines minimum)", command: join(BIN, "node20/bin/node"), args: [], require: true, project: "npm" },
+  { name: "node 22.12.0 (engines minimum)", command: join(BIN, "node22/bin/node"), args: [], require: true, project: "npm" },
+  { name: "node 24.22.3", command: join(BIN, "node24/bin/node"), args: [], require: true, project: "npm" },
   {
     name: "deno 2.9.6",
     command: join(BIN, "deno/deno"),
@@ -45,9 +51,10 @@ export const PROGRAM_RUNTIMES: ProgramRuntime[] = [
     // the host name (the file store's lock records it) and the network (here the mock on loopback).
     args: ["run", "--no-prompt", "--allow-read", "--allow-sys=hostname", "--allow-net=127.0.0.1"],
     require: true,
+    project: "npm",
     env: { DENO_NO_UPDATE_CHECK: "1" },
   },
-  { name: "bun 1.4.4", command: join(BIN, "bun/bin/bun.exe"), args: [], require: true },
+  { name: "bun 1.4.4", command: BUN, args: [], require: true, project: "bun" },
 ];
 /** Runs miniflare, which wants Node >= 22. */
 export const NODE24 = join(BIN, "node24/bin/node");
@@ -97,8 +104,10 @@ export function lastJson(out: string): RunResult {
 
 export interface Prepared {
   tarball: string;
-  /** The clean project, with the tarball installed and the Worker and page bundled. */
+  /** The clean project npm installed the tarball into, with the Worker and the page bundled. */
   consumer: string;
+  /** The same clean project, the tarball installed by `bun add`. */
+  bunConsumer: string;
   workerDir: string;
   baselineWorkerDir: string;
   pageDir: string;
@@ -116,10 +125,17 @@ export async function preparePackage(scratch: string): Promise<Prepared> {
   if (!existsSync(tarball)) throw new Error(`scripts/pack.sh printed no tarball:\n${packOut}`);
 
   const consumer = join(scratch, "consumer");
+  const bunConsumer = join(scratch, "consumer-bun");
   cpSync(join(MATRIX, "consumer"), consumer, { recursive: true });
-  await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", tarball], { cwd: consumer, timeoutMs: 180_000 });
-  const installed = JSON.parse(readFileSync(join(consumer, "node_modules", PACKAGE, "package.json"), "utf8")) as { name: string };
-  if (installed.name !== PACKAGE) throw new Error(`the clean project holds ${installed.name}, not ${PACKAGE}`);
+  cpSync(join(MATRIX, "consumer"), bunConsumer, { recursive: true });
+  await Promise.all([
+    run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", tarball], { cwd: consumer, timeoutMs: 180_000 }),
+    run(BUN, ["add", "--no-progress", tarball], { cwd: bunConsumer, timeoutMs: 180_000 }),
+  ]);
+  for (const project of [consumer, bunConsumer]) {
+    const installed = JSON.parse(readFileSync(join(project, "node_modules", PACKAGE, "package.json"), "utf8")) as { name: string };
+    if (installed.name !== PACKAGE) throw new Error(`${project} holds ${installed.name}, not ${PACKAGE}`);
+  }
 
   await esbuild.build({
     entryPoints: [join(ROOT, "js/baseline/oauthDeviceFlow.ts")],
@@ -129,6 +145,7 @@ export async function preparePackage(scratch: string): Promise<Prepared> {
     platform: "neutral",
     logLevel: "error",
   });
+  copyFileSync(join(consumer, "baseline-bundle.mjs"), join(bunConsumer, "baseline-bundle.mjs"));
 
   const workerDir = join(consumer, "worker-dist");
   await bundleWorker(join(consumer, "worker.mjs"), workerDir);
@@ -152,7 +169,7 @@ export async function preparePackage(scratch: string): Promise<Prepared> {
     logLevel: "error",
   });
   writeFileSync(join(pageDir, "index.html"), '<!doctype html><meta charset="utf-8"><title>runtime matrix</title><script type="module" src="./page.js"></script>\n');
-  return { tarball, consumer, workerDir, baselineWorkerDir, pageDir };
+  return { tarball, consumer, bunConsumer, workerDir, baselineWorkerDir, pageDir };
 }
 
 /**
@@ -187,8 +204,11 @@ async function bundleWorker(entry: string, outDir: string): Promise<void> {
   });
 }
 
+const projectOf = (rt: ProgramRuntime, p: Prepared) => (rt.project === "bun" ? p.bunConsumer : p.consumer);
+
 /** consumer/main.mjs (and main.cjs where `require` applies) in one runtime. */
-export async function runProgram(rt: ProgramRuntime, consumer: string, mockUrl?: string): Promise<RunResult> {
+export async function runProgram(rt: ProgramRuntime, p: Prepared, mockUrl?: string): Promise<RunResult> {
+  const consumer = projectOf(rt, p);
   const out = await run(rt.command, [...rt.args, "main.mjs", ...(mockUrl ? [mockUrl] : [])], { cwd: consumer, env: rt.env ?? {} });
   const result = lastJson(out);
   if (rt.require) result.require = lastJson(await run(rt.command, [...rt.args, "main.cjs"], { cwd: consumer, env: rt.env ?? {} })).require ?? "missing";
@@ -196,7 +216,8 @@ export async function runProgram(rt: ProgramRuntime, consumer: string, mockUrl?:
 }
 
 /** The cold start of consumer/main.mjs (the package) or consumer/baseline.mjs, in a fresh process. */
-export async function coldStartProgram(rt: ProgramRuntime, consumer: string, what: "package" | "baseline"): Promise<number> {
+export async function coldStartProgram(rt: ProgramRuntime, p: Prepared, what: "package" | "baseline"): Promise<number> {
+  const consumer = projectOf(rt, p);
   const out = await run(rt.command, [...rt.args, what === "package" ? "main.mjs" : "baseline.mjs"], { cwd: consumer, env: rt.env ?? {} });
   return lastJson(out).coldStartMs ?? NaN;
 }

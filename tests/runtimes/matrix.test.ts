@@ -1,6 +1,6 @@
 /**
- * The runtime matrix: the packed tarball, installed by name into a clean project, in every runtime
- * the README lists. Each runs the same smoke (device code on an in-memory fetch, insecure endpoint
+ * The runtime matrix: the packed tarball, installed by name into a clean project (by npm; by
+ * `bun add` for Bun), in every runtime the README lists. Each runs the same smoke (device code on an in-memory fetch, insecure endpoint
  * refused, instanceof OAuthDeviceFlowError, expiry check) and a flow over HTTP against the mock
  * (js/demo/mockServer.ts on loopback, approving by itself): Node 20, 22 and 24 (the `engines`
  * minimums and the current line), Deno and Bun (each also by `require`), workerd through miniflare
@@ -10,7 +10,7 @@
  * @arethetypeswrong/cli and `npm publish --dry-run`.
  *
  * Run by scripts/runtimes.sh (which installs tests/runtimes/node_modules first), from
- * scripts/test.sh. About 55 s warm on two shared cores, a third of it packing and installing.
+ * scripts/test.sh. 40-55 s warm on two shared cores, a third of it packing and installing.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -77,7 +77,7 @@ function record(name: string, r: RunResult, flow: string): void {
 describe("programs: the package from node_modules", () => {
   for (const rt of PROGRAM_RUNTIMES) {
     test(`${rt.name}: smoke, flow over HTTP${rt.require ? ", require" : ""}`, async () => {
-      const r = await runProgram(rt, prepared.consumer, mock.url);
+      const r = await runProgram(rt, prepared, mock.url);
       assert.equal(r.error, undefined);
       assert.deepEqual(r.passed, SMOKE);
       assert.deepEqual(r.flow, FLOW);
