@@ -8,7 +8,7 @@
  * also steps the module's async operations itself (see `run`), so that a WebAssembly trap always
  * surfaces here: every pending call then settles with a typed error and the module restarts.
  */
-import * as wasm from "../pkg/oauth_device_flow.js";
+import * as wasm from "./wasm.ts";
 
 export type FetchLike = (
   url: string,

@@ -24,7 +24,7 @@
  * (skew per provider kind, use/adopt/refresh, which failures mean "sign in again", the request
  * headers, the error messages) comes from the WebAssembly module (`src/session.rs`).
  */
-import * as wasm from "../pkg/oauth_device_flow.js";
+import * as wasm from "./wasm.ts";
 import {
   OAuthDeviceFlowError,
   isAccessTokenExpired,

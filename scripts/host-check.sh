@@ -105,7 +105,9 @@ tree="$scratch/host"
 mkdir -p "$tree/js/baseline" "$tree/pkg" "$tree/$FIXTURE"
 cp js/*.ts "$tree/js/" # the drop-in and its modules: the baseline takes its types from it
 cp js/baseline/*.ts "$tree/js/baseline/"
-cp pkg/package.json pkg/oauth_device_flow.js pkg/oauth_device_flow.d.ts "$tree/pkg/" # the baseline's types
+# The baseline's types: the glue, the loaders and the root's "type" and "imports" (#wasm-module).
+cp pkg/oauth_device_flow.js pkg/oauth_device_flow.d.ts pkg/wasm_module.* "$tree/pkg/"
+node -e 'const p = require("./package.json"); console.log(JSON.stringify({ private: true, type: p.type, imports: p.imports }, null, 2))' >"$tree/package.json"
 # The drop-in's own runtime dependency (the model call's SSE parser), where its modules resolve it.
 mkdir -p "$tree/node_modules"
 cp -r node_modules/eventsource-parser "$tree/node_modules/"

@@ -27,7 +27,7 @@ W.Instance = new Proxy(W.Instance, {
   },
 });
 const m = await import("../../js/oauthDeviceFlow.ts");
-const glue = (await import("../../pkg/oauth_device_flow.js")) as unknown as { wasmMemoryBytes(): number; opCount(): number };
+const glue = (await import("../../js/wasm.ts")) as unknown as { wasmMemoryBytes(): number; opCount(): number };
 
 const MiB = 1024 * 1024;
 const T0 = 1_700_000_000_000;
