@@ -46,6 +46,7 @@ required=(
   package/package.json package/README.md package/LICENSE package/CHANGELOG.md
   package/dist/oauthDeviceFlow.js package/dist/oauthDeviceFlow.d.ts
   package/dist/tokenSession.js package/dist/tokenSession.d.ts
+  package/dist/redisStore.js package/dist/redisStore.d.ts package/dist/postgresStore.js package/dist/postgresStore.d.ts
   package/pkg/package.json package/pkg/oauth_device_flow.js package/pkg/oauth_device_flow.d.ts
   package/pkg/oauth_device_flow_bg.wasm
 )
