@@ -261,8 +261,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisTokenStore {
       if (left <= 0) {
         throw storageError(`Another replica has held the ${store}'s lock ${lockKey} for over ${lockTimeoutMs} ms; try again.`);
       }
-      // Redis has no wait-for-key-deletion primitive: poll, soon at first, then every 25-75 ms.
-      const pause = Math.min(left, attempt < 3 ? 5 : 25 + Math.floor(Math.random() * 50));
+      // Redis has no wait-for-key-deletion primitive: poll, soon at first, then every 10-40 ms.
+      const pause = Math.min(left, attempt < 3 ? 5 : 10 + Math.floor(Math.random() * 30));
       await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }

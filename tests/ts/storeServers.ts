@@ -191,7 +191,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   let port = 0;
   let current: Guarded | undefined;
   const launch = async (): Promise<void> => {
-    const args = ["-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "shared_buffers=16MB", "-c", "max_connections=50"];
+    const args = ["-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "shared_buffers=16MB", "-c", "max_connections=200"];
     const g = runGuarded(postgres, args, /database system is ready to accept connections/, user);
     current = g;
     await g.ready;
