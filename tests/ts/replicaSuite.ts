@@ -342,6 +342,11 @@ export function replicaSuite(engine: EngineUnderTest): void {
         a.child.kill("SIGCONT");
         const aResults = await aCall;
         assert.deepEqual(a.saves.map((s) => s.result), [false], "the stale save was dropped");
+        const rotated = refreshes(mark)[0]!;
+        assert.ok(
+          aResults[0]?.ok === true && [rotated.accessToken, again.accessToken].includes(aResults[0].accessToken),
+          "its caller gets its own refresh (a session ignoring save's false) or the new sign-in (a session honouring it), never anything else",
+        );
         assert.deepEqual(await store.load(), again, "the new sign-in survived");
         const probe = await storeFor(key, { lockTimeoutMs: 300 });
         await assert.rejects(probe.lock(async () => "in"), { code: "storage_error" }, "the new holder still holds the lock after the old one resumed and released");
