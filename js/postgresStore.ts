@@ -195,6 +195,9 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresToke
       }
     }
     if (!createTable) return;
+    // Checked first: CREATE ... IF NOT EXISTS needs the CREATE privilege even when the table exists.
+    const found = await query("look for its table", db, "SELECT to_regclass($1) IS NOT NULL AS found", [quoted]);
+    if ((found.rows[0] as { found?: unknown } | undefined)?.found === true) return;
     const ddl = `CREATE TABLE IF NOT EXISTS ${quoted} (
   key        text PRIMARY KEY,
   tokens     jsonb,

@@ -51,7 +51,7 @@ export type RedisClientLike = NodeRedisLike | IORedisLike;
 export interface RedisStoreOptions {
   /** The host's connected client (node-redis or ioredis), talking to the primary. */
   client: RedisClientLike;
-  /** The login's key, e.g. `oauth:tokens:alice`; the lease is `<key>:lock`. One login per key. */
+  /** The login's key, e.g. `oauth:tokens:alice`; the lease is `<key>:lock` (so no key ends in `:lock`). One login per key. */
   key: string;
   /** The lock's lease, extended every third of it while `fn` runs. Default 15 000. */
   leaseMs?: number;
@@ -139,8 +139,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisTokenStore {
     throw invalidConfig(`${FACTORY}: client must be a node-redis or ioredis client`);
   }
   const rawKey = o["key"];
-  if (typeof rawKey !== "string" || rawKey === "" || rawKey.length > 512) {
-    throw invalidConfig(`${FACTORY}: key must be a non-empty string of at most 512 characters`);
+  if (typeof rawKey !== "string" || rawKey === "" || rawKey.length > 512 || rawKey.endsWith(":lock")) {
+    throw invalidConfig(`${FACTORY}: key must be a non-empty string of at most 512 characters, not ending in ":lock" (the lease's suffix)`);
   }
   const key: string = rawKey;
   const leaseMs = positiveMs(o, "leaseMs", 15_000, FACTORY);

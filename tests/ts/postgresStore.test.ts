@@ -88,6 +88,25 @@ describe("PostgreSQL store: table, lock, errors, durability", () => {
     assert.throws(() => createPostgresStore({ pool, key: "k", table: "a.b.c" }), { code: "invalid_config" });
   });
 
+  test("a database user without CREATE rights: works when the table exists (no DDL attempted); a retryable storage_error naming the SQLSTATE when it does not", async () => {
+    if (server === undefined) return; // needs a private server: it creates a role
+    const admin = newPool();
+    const name = `oauth_rights_${process.pid}`;
+    await createPostgresStore({ pool: admin, key: "k", table: name }).load(); // creates it
+    const role = `limited_${process.pid}`;
+    await admin.query(`CREATE ROLE ${role} LOGIN`);
+    await admin.query(`GRANT SELECT, INSERT, UPDATE ON ${name} TO ${role}`);
+    const limited = newPool({ connectionString: url.replace("postgres@", `${role}@`) });
+    const store = createPostgresStore({ pool: limited, key: uniqueKey("rights"), table: name });
+    await store.replace(A);
+    assert.equal(await store.save(B, A), true);
+    assert.deepEqual(await store.load(), B);
+    await assert.rejects(createPostgresStore({ pool: limited, key: "k", table: `${name}_absent` }).load(), { code: "storage_error", message: /42501/ });
+    await limited.end();
+    await admin.query(`DROP TABLE ${name}`);
+    await admin.query(`DROP ROLE ${role}`);
+  });
+
   test("a dead holder: the server drops its advisory lock with its connection, and the waiter proceeds at once", async () => {
     const key = uniqueKey("dead");
     const holderPool = newPool();

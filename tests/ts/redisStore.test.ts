@@ -75,6 +75,7 @@ describe("Redis store: key layout, leases, errors, persistence", () => {
     await store.replace(null);
     const out = (await c.raw(["HGETALL", key])) as Record<string, string>;
     assert.deepEqual([out["tokens"], out["id"], out["rev"]], ["", "", "3"], "signed out: empty tokens, the counter goes on");
+    assert.throws(() => createRedisStore({ client: c, key: `${key}:lock` }), { code: "invalid_config", message: /:lock/ }, "a key cannot be another key's lease");
   });
 
   test("release deletes only its own lease: a lease taken over by another owner (ours expired) survives our release", async () => {

@@ -35,10 +35,16 @@ function resumed(): Promise<void> {
   return new Promise((resolve) => (resumeWaiter = resolve));
 }
 
-/** Only the driver this replica uses is imported: each one costs start-up time. */
+/** Only the driver this replica uses is imported (each costs start-up time), named by argv[2] at start. */
+const drivers = {
+  "node-redis": () => import("redis"),
+  ioredis: () => import("ioredis"),
+  pg: () => import("pg"),
+};
+
 async function connect(config: ReplicaConfig) {
   if (config.client === "node-redis") {
-    const { createClient } = await import("redis");
+    const { createClient } = await drivers["node-redis"]();
     const c = createClient({ url: config.url, disableOfflineQueue: true, socket: { reconnectStrategy: (n: number) => Math.min(20 * (n + 1), 200) } });
     c.on("error", () => undefined);
     await c.connect();
@@ -46,14 +52,14 @@ async function connect(config: ReplicaConfig) {
     return createRedisStore({ client: c, key: config.key, leaseMs: config.leaseMs, lockTimeoutMs: config.lockTimeoutMs, commandTimeoutMs: config.commandTimeoutMs });
   }
   if (config.client === "ioredis") {
-    const { Redis } = await import("ioredis");
+    const { Redis } = await drivers.ioredis();
     const c = new Redis(config.url, { enableOfflineQueue: false, lazyConnect: true, retryStrategy: (n: number) => Math.min(20 * n, 200) });
     c.on("error", () => undefined);
     await c.connect();
     closeClient = async () => c.disconnect();
     return createRedisStore({ client: c, key: config.key, leaseMs: config.leaseMs, lockTimeoutMs: config.lockTimeoutMs, commandTimeoutMs: config.commandTimeoutMs });
   }
-  const { default: pg } = await import("pg");
+  const { default: pg } = await drivers.pg();
   const pool = new pg.Pool({ connectionString: config.url, max: 4, connectionTimeoutMillis: config.commandTimeoutMs });
   pool.on("error", () => undefined);
   closeClient = () => pool.end();
@@ -162,4 +168,6 @@ process.on("message", (m: ToReplica) => {
   handle().catch((e: unknown) => send({ type: "failed", message: String((e as Error)?.stack ?? e) }).catch(() => undefined));
 });
 
+const preload = process.argv[2];
+if (preload === "node-redis" || preload === "ioredis" || preload === "pg") await drivers[preload]();
 await send({ type: "ready", pid: process.pid });

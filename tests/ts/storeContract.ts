@@ -131,11 +131,11 @@ export function storeContractSuite(engine: string, harness: () => StoreHarness):
       assert.equal(await waiter.lock(async () => "after"), "after");
     });
 
-    test("a lease shorter than fn: extended while fn runs, so nobody else gets in (fn 900 ms, lease 300 ms)", async () => {
+    test("a lease shorter than fn: extended while fn runs, so nobody else gets in (fn 1 500 ms, lease 500 ms)", async () => {
       const key = uniqueKey("lease");
-      const holder = await harness().open(key, { leaseMs: 300 });
-      const waiter = await harness().open(key, { lockTimeoutMs: 600 });
-      const held = holder.lock(() => tick(900).then(() => "done"));
+      const holder = await harness().open(key, { leaseMs: 500 });
+      const waiter = await harness().open(key, { lockTimeoutMs: 1_100 });
+      const held = holder.lock(() => tick(1_500).then(() => "done"));
       await tick(50);
       await assert.rejects(waiter.lock(async () => "in"), { code: "storage_error" });
       assert.equal(await held, "done");
