@@ -15,6 +15,8 @@
  * - `lock` is a lease (`SET <key>:lock <random owner> NX PX <leaseMs>`), extended while `fn` runs
  *   and released by a compare-and-delete script, so a crashed holder blocks the others for at most
  *   one lease and nobody ever deletes another holder's lease;
+ * - scripts are sent with EVAL every time, not EVALSHA: they are a few hundred bytes, and a
+ *   restarted server's empty script cache can then never fail a save;
  * - every command is bounded (`commandTimeoutMs`): a client that queues commands while Redis is
  *   away would otherwise hang the session; failures are retryable `storage_error`s;
  * - Redis loses acknowledged writes on a restart without AOF, and a lost rotated refresh token is
