@@ -16,7 +16,8 @@
  */
 import assert from "node:assert/strict";
 import { fork, type ChildProcess } from "node:child_process";
-import { rm } from "node:fs/promises";
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -25,6 +26,7 @@ import { openaiCodexProvider, pollDeviceToken, requestDeviceCode, type FetchLike
 import { startFaultProxy } from "./faultProxy.ts";
 import { refreshBody, type CallResult, type ClientKind, type FromReplica, type ReplicaConfig, type ToReplica } from "./replicaProtocol.ts";
 import { uniqueKey, type ContractStore } from "./storeContract.ts";
+import { watchProcess } from "./storeServers.ts";
 
 const WORKER_SOURCE = fileURLToPath(new URL("./replicaWorker.ts", import.meta.url));
 /**
@@ -35,6 +37,13 @@ const WORKER_SOURCE = fileURLToPath(new URL("./replicaWorker.ts", import.meta.ur
 const WORKER = fileURLToPath(new URL(`../../target/replica-worker-${process.pid}.mjs`, import.meta.url));
 
 async function bundleWorker(): Promise<void> {
+  // Bundles of test processes that were killed before their `after` ran.
+  const dir = dirname(WORKER);
+  await mkdir(dir, { recursive: true });
+  for (const name of await readdir(dir)) {
+    const pid = Number(/^replica-worker-(\d+)\.mjs$/.exec(name)?.[1]);
+    if (Number.isSafeInteger(pid) && pid > 0 && !alive(pid)) await rm(join(dir, name), { force: true });
+  }
   await build({
     entryPoints: [WORKER_SOURCE],
     outfile: WORKER,
@@ -73,6 +82,15 @@ export interface EngineUnderTest {
   closeAll(): Promise<void>;
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: unknown }).code === "EPERM";
+  }
+}
+
 class Replica {
   readonly saves: Array<{ result: boolean | "error"; accessToken: string }> = [];
   private readonly inbox: FromReplica[] = [];
@@ -91,6 +109,10 @@ class Replica {
   /** A replica process, its driver (`kind`) already imported. */
   static async spawn(kind: ClientKind): Promise<Replica> {
     const child = fork(WORKER, [kind], { execArgv: [], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    if (child.pid !== undefined) {
+      const watch = watchProcess(child.pid);
+      child.once("exit", () => watch.stop());
+    }
     const r = new Replica(child);
     await r.next("ready");
     return r;

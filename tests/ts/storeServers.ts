@@ -6,7 +6,8 @@
  * Why the shell guard around each server: `after` hooks do not run when the test process itself
  * is killed, and a server must never outlive its test. Each server runs under a small `sh` whose
  * stdin is a pipe from this process; when that pipe closes (this process exits, however it dies)
- * the guard kills the server. The binaries come from Debian's `redis-server` and `postgresql`
+ * the guard kills the server and removes its directory. `watchProcess` does the same for replica
+ * processes, which a test may have stopped with SIGSTOP. The binaries come from Debian's `redis-server` and `postgresql`
  * packages (scripts/test.sh installs them when missing); PostgreSQL refuses to run as root, so as
  * root it runs as the `postgres` user. Readiness is the server's own "ready" log line, never a
  * fixed wait.
@@ -20,17 +21,44 @@ import { join } from "node:path";
 export const REDIS_SERVER = "/usr/bin/redis-server";
 export const PG_BIN = "/usr/lib/postgresql/15/bin";
 
-/** Runs `"$@"`, prints its pid, kills it when our end of stdin closes, exits with its status. */
-const GUARD = `exec 3<&0 0</dev/null
+const live = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const c of live) c.stdin?.destroy();
+});
+
+/**
+ * Runs `"$@"` (after the first argument, a directory), prints its pid, and exits with its status.
+ * When our end of stdin closes first (this process died), it kills the server and removes the
+ * directory. A watchdog alone (`watchProcess`) only kills.
+ */
+const GUARD = `dir="$1"; shift
+exec 3<&0 0</dev/null
 "$@" 3<&- &
 pid=$!
 echo "guard-pid $pid"
-( cat <&3 >/dev/null; kill -KILL "$pid" ) >/dev/null 2>&1 &
+( cat <&3 >/dev/null; kill -KILL "$pid"; while kill -0 "$pid"; do sleep 0.05; done; [ -n "$dir" ] && rm -rf "$dir" ) >/dev/null 2>&1 &
 watcher=$!
 exec 3<&-
 wait "$pid"; status=$?
 kill "$watcher" 2>/dev/null
 exit "$status"`;
+
+/**
+ * Kills process `pid` (even a stopped one) if this process dies first; `stop()` ends the watch.
+ * For replicas a test may have paused with SIGSTOP, which cannot notice their parent is gone.
+ */
+export function watchProcess(pid: number): { stop(): void } {
+  const dog = spawn("sh", ["-c", 'cat >/dev/null; kill -KILL "$1"', "watchdog", String(pid)], { stdio: ["pipe", "ignore", "ignore"] });
+  live.add(dog);
+  dog.once("exit", () => live.delete(dog));
+  return {
+    stop: () => {
+      // The shell dies first, so its `kill` never runs (the pid may be reused); then `cat` gets EOF.
+      dog.kill("SIGKILL");
+      dog.stdin?.destroy();
+    },
+  };
+}
 
 interface Guarded {
   child: ChildProcess;
@@ -41,13 +69,9 @@ interface Guarded {
   output(): string;
 }
 
-const live = new Set<ChildProcess>();
-process.once("exit", () => {
-  for (const c of live) c.stdin?.destroy();
-});
 
-function runGuarded(cmd: string, args: string[], ready: RegExp, user?: { uid: number; gid: number }): Guarded {
-  const child = spawn("sh", ["-c", GUARD, "guard", cmd, ...args], {
+function runGuarded(dir: string, cmd: string, args: string[], ready: RegExp, user?: { uid: number; gid: number }): Guarded {
+  const child = spawn("sh", ["-c", GUARD, "guard", dir, cmd, ...args], {
     stdio: ["pipe", "pipe", "pipe"],
     ...(user ?? {}),
   });
@@ -122,7 +146,7 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<R
   const launch = async (): Promise<void> => {
     const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--daemonize", "no", "--logfile", ""];
     args.push("--appendonly", opts.appendonly === false ? "no" : "yes", "--appendfsync", "always");
-    const g = runGuarded(REDIS_SERVER, args, /Ready to accept connections/);
+    const g = runGuarded(dir, REDIS_SERVER, args, /Ready to accept connections/);
     current = g;
     await g.ready;
   };
@@ -192,7 +216,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   let current: Guarded | undefined;
   const launch = async (): Promise<void> => {
     const args = ["-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "shared_buffers=16MB", "-c", "max_connections=200"];
-    const g = runGuarded(postgres, args, /database system is ready to accept connections/, user);
+    const g = runGuarded(dir, postgres, args, /database system is ready to accept connections/, user);
     current = g;
     await g.ready;
   };
