@@ -267,11 +267,14 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresToke
   async function lock<T>(fn: () => Promise<T>): Promise<T> {
     await ready();
     let client: PgPoolClientLike;
+    const connecting = Promise.resolve().then(() => db.connect());
     try {
-      client = await withTimeout(Promise.resolve().then(() => db.connect()), commandTimeoutMs, () =>
+      client = await withTimeout(connecting, commandTimeoutMs, () =>
         storageError(`The ${store} could not take the lock: no connection within ${commandTimeoutMs} ms; try again.`),
       );
     } catch (e) {
+      // A connection that arrives after we gave up goes back to the pool, not nowhere.
+      connecting.then((late) => late.release(), () => undefined);
       throw failure("take the lock", e);
     }
     // The server ends this connection when the lease runs out or on a restart: not fatal here.

@@ -127,6 +127,17 @@ describe("PostgreSQL store: table, lock, errors, durability", () => {
     assert.ok(entered - killed < 1_000, `the waiter got the lock ${entered - killed} ms after the holder's connection died`);
   });
 
+  test("an exhausted pool: lock gives up after commandTimeoutMs with a retryable storage_error, and the connection that comes later goes back to the pool", async () => {
+    const pool = newPool({ max: 1 });
+    const store = createPostgresStore({ pool, key: uniqueKey("busy-pool"), commandTimeoutMs: 300, ...withTable({}) });
+    await store.load(); // table and checks done
+    const taken = await pool.connect();
+    await assert.rejects(store.lock(async () => "in"), { code: "storage_error", retryable: true, message: /no connection within 300 ms/ });
+    taken.release();
+    assert.equal(await store.lock(async () => "in"), "in", "not leaked: the pool's one connection is free again");
+    assert.equal(await store.load(), null);
+  });
+
   test("malformed rows: a non-retryable storage_error naming the key, never quoting the value", async () => {
     const pool = newPool();
     const key = uniqueKey("bad");
