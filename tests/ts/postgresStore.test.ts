@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
 import { createPostgresStore } from "../../js/postgresStore.ts";
-import { A, B, storeContractSuite, uniqueKey, type StoreHarness } from "./storeContract.ts";
+import { A, B, TEST_TIMEOUT, storeContractSuite, uniqueKey, type StoreHarness } from "./storeContract.ts";
 import { freePort, startPostgres, type PostgresServer } from "./storeServers.ts";
 
 let server: PostgresServer | undefined;
@@ -48,7 +48,7 @@ const harness = (): StoreHarness => ({
 storeContractSuite("PostgreSQL", harness);
 
 describe("PostgreSQL store: table, lock, errors, durability", () => {
-  test("layout: the table is created when absent (key, tokens jsonb, version, updated_at); every write bumps version; a sign-out keeps the row with tokens NULL", async () => {
+  test("layout: the table is created when absent (key, tokens jsonb, version, updated_at); every write bumps version; a sign-out keeps the row with tokens NULL", TEST_TIMEOUT, async () => {
     const pool = newPool();
     const name = `oauth_layout_${process.pid}`;
     const key = uniqueKey("alice");
@@ -73,7 +73,7 @@ describe("PostgreSQL store: table, lock, errors, durability", () => {
     await pool.query(`DROP TABLE ${name}`);
   });
 
-  test("replicas starting together create the table once, without an error; a schema-qualified table works; a bad table name is invalid_config", async () => {
+  test("replicas starting together create the table once, without an error; a schema-qualified table works; a bad table name is invalid_config", TEST_TIMEOUT, async () => {
     const name = `oauth_race_${process.pid}`;
     const stores = [0, 1, 2, 3].map(() => createPostgresStore({ pool: newPool(), key: "k", table: name }));
     assert.deepEqual(await Promise.all(stores.map((s) => s.load())), [null, null, null, null]);
@@ -88,7 +88,7 @@ describe("PostgreSQL store: table, lock, errors, durability", () => {
     assert.throws(() => createPostgresStore({ pool, key: "k", table: "a.b.c" }), { code: "invalid_config" });
   });
 
-  test("a database user without CREATE rights: works when the table exists (no DDL attempted); a retryable storage_error naming the SQLSTATE when it does not", async () => {
+  test("a database user without CREATE rights: works when the table exists (no DDL attempted); a retryable storage_error naming the SQLSTATE when it does not", TEST_TIMEOUT, async () => {
     if (server === undefined) return; // needs a private server: it creates a role
     const admin = newPool();
     const name = `oauth_rights_${process.pid}`;
@@ -107,11 +107,15 @@ describe("PostgreSQL store: table, lock, errors, durability", () => {
     await admin.query(`DROP ROLE ${role}`);
   });
 
-  test("a dead holder: the server drops its advisory lock with its connection, and the waiter proceeds at once", async () => {
+  test("a dead holder: the server drops its advisory lock with its connection, and the waiter proceeds at once", TEST_TIMEOUT, async (t) => {
     const key = uniqueKey("dead");
     const holderPool = newPool();
     const holder = await holderPool.connect();
     holder.on("error", () => undefined);
+    let released = false;
+    t.after(() => {
+      if (!released) holder.release(true);
+    });
     await holder.query("BEGIN");
     await holder.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`oauth-device-flow:${table ?? "oauth_tokens"}:${key}`]);
     const pid = ((await holder.query("SELECT pg_backend_pid() AS pid")).rows[0] as { pid: number }).pid;
@@ -124,21 +128,28 @@ describe("PostgreSQL store: table, lock, errors, durability", () => {
     await newPool().query("SELECT pg_terminate_backend($1)", [pid]);
     await waiting;
     holder.release(true);
+    released = true;
     assert.ok(entered - killed < 1_000, `the waiter got the lock ${entered - killed} ms after the holder's connection died`);
   });
 
-  test("an exhausted pool: lock gives up after commandTimeoutMs with a retryable storage_error, and the connection that comes later goes back to the pool", async () => {
+  test("an exhausted pool: lock gives up after commandTimeoutMs with a retryable storage_error, and the connection that comes later goes back to the pool", TEST_TIMEOUT, async (t) => {
     const pool = newPool({ max: 1 });
     const store = createPostgresStore({ pool, key: uniqueKey("busy-pool"), commandTimeoutMs: 300, ...withTable({}) });
     await store.load(); // table and checks done
     const taken = await pool.connect();
+    let returned = false;
+    const giveBack = () => {
+      if (!returned) taken.release();
+      returned = true;
+    };
+    t.after(giveBack); // a checked-out client would keep pool.end() waiting
     await assert.rejects(store.lock(async () => "in"), { code: "storage_error", retryable: true, message: /no connection within 300 ms/ });
-    taken.release();
+    giveBack();
     assert.equal(await store.lock(async () => "in"), "in", "not leaked: the pool's one connection is free again");
     assert.equal(await store.load(), null);
   });
 
-  test("malformed rows: a non-retryable storage_error naming the key, never quoting the value", async () => {
+  test("malformed rows: a non-retryable storage_error naming the key, never quoting the value", TEST_TIMEOUT, async () => {
     const pool = newPool();
     const key = uniqueKey("bad");
     const store = createPostgresStore({ pool, key, ...withTable({}) });
@@ -153,7 +164,7 @@ describe("PostgreSQL store: table, lock, errors, durability", () => {
     });
   });
 
-  test("PostgreSQL unreachable (a password in the connection string): every call rejects with a retryable storage_error naming neither the password nor a token", async () => {
+  test("PostgreSQL unreachable (a password in the connection string): every call rejects with a retryable storage_error naming neither the password nor a token", TEST_TIMEOUT, async () => {
     const port = await freePort();
     const pool = newPool({ connectionString: `postgres://app:s3cret-pw@127.0.0.1:${port}/app`, connectionTimeoutMillis: 1_000 });
     const store = createPostgresStore({ pool, key: uniqueKey("down") });
@@ -168,7 +179,7 @@ describe("PostgreSQL store: table, lock, errors, durability", () => {
     }
   });
 
-  test("durability: with synchronous_commit off the store refuses (default) or warns once (persistence: \"warn\")", async () => {
+  test("durability: with synchronous_commit off the store refuses (default) or warns once (persistence: \"warn\")", TEST_TIMEOUT, async () => {
     const lax = () => newPool({ options: "-c synchronous_commit=off" });
     const refused = createPostgresStore({ pool: lax(), key: uniqueKey("sync"), ...withTable({}) });
     await assert.rejects(refused.load(), (e: { code: string; retryable: boolean; message: string }) => {

@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { Redis } from "ioredis";
 import { createClient } from "redis";
 import { createRedisStore, type RedisClientLike } from "../../js/redisStore.ts";
-import { A, B, storeContractSuite, uniqueKey, type StoreHarness } from "./storeContract.ts";
+import { A, B, TEST_TIMEOUT, storeContractSuite, uniqueKey, type StoreHarness } from "./storeContract.ts";
 import { freePort, startRedis, type RedisServer } from "./storeServers.ts";
 
 let server: RedisServer | undefined;
@@ -53,7 +53,7 @@ const harness = (): StoreHarness => ({
 storeContractSuite("Redis", harness);
 
 describe("Redis store: key layout, leases, errors, persistence", () => {
-  test("layout: one hash per login (schema, tokens, id, rev) and a lease <key>:lock with a random owner while lock runs", async () => {
+  test("layout: one hash per login (schema, tokens, id, rev) and a lease <key>:lock with a random owner while lock runs", TEST_TIMEOUT, async () => {
     const c = await client("node-redis");
     const key = uniqueKey("oauth:tokens");
     const store = createRedisStore({ client: c, key, leaseMs: 5_000 });
@@ -78,7 +78,7 @@ describe("Redis store: key layout, leases, errors, persistence", () => {
     assert.throws(() => createRedisStore({ client: c, key: `${key}:lock` }), { code: "invalid_config", message: /:lock/ }, "a key cannot be another key's lease");
   });
 
-  test("release deletes only its own lease: a lease taken over by another owner (ours expired) survives our release", async () => {
+  test("release deletes only its own lease: a lease taken over by another owner (ours expired) survives our release", TEST_TIMEOUT, async () => {
     const c = await client("ioredis");
     const key = uniqueKey("owner");
     const store = createRedisStore({ client: c, key });
@@ -89,7 +89,7 @@ describe("Redis store: key layout, leases, errors, persistence", () => {
     await c.raw(["DEL", `${key}:lock`]);
   });
 
-  test("a dead holder's lease (never released) blocks the others only until it runs out", async () => {
+  test("a dead holder's lease (never released) blocks the others only until it runs out", TEST_TIMEOUT, async () => {
     const c = await client("node-redis");
     const key = uniqueKey("dead");
     await c.raw(["SET", `${key}:lock`, "dead-holder", "NX", "PX", "400"]);
@@ -99,7 +99,7 @@ describe("Redis store: key layout, leases, errors, persistence", () => {
     assert.ok(waited >= 300 && waited < 2_000, `waited for the lease (${waited} ms)`);
   });
 
-  test("malformed stored values: a non-retryable storage_error naming the key, never quoting the value", async () => {
+  test("malformed stored values: a non-retryable storage_error naming the key, never quoting the value", TEST_TIMEOUT, async () => {
     const c = await client("ioredis");
     const key = uniqueKey("bad");
     const store = createRedisStore({ client: c, key });
@@ -117,7 +117,7 @@ describe("Redis store: key layout, leases, errors, persistence", () => {
     await assert.rejects(store.load(), { code: "storage_error", retryable: false, message: /schema 2/ });
   });
 
-  test("Redis unreachable (client with a password in its URL): every call rejects with a retryable storage_error naming neither the password nor a token", async () => {
+  test("Redis unreachable (client with a password in its URL): every call rejects with a retryable storage_error naming neither the password nor a token", TEST_TIMEOUT, async () => {
     const port = await freePort();
     const dead = `redis://:s3cret-pw@127.0.0.1:${port}`;
     const n = createClient({ url: dead, disableOfflineQueue: true });
@@ -139,7 +139,7 @@ describe("Redis store: key layout, leases, errors, persistence", () => {
     io.disconnect();
   });
 
-  test("persistence: without AOF the store refuses (default), warns once (persistence: \"warn\"), or says nothing (\"off\"); a client without CONFIG rights gets one warning", async () => {
+  test("persistence: without AOF the store refuses (default), warns once (persistence: \"warn\"), or says nothing (\"off\"); a client without CONFIG rights gets one warning", TEST_TIMEOUT, async () => {
     const plain = await startRedis({ appendonly: false });
     try {
       const c = await client("node-redis", plain.url);

@@ -25,7 +25,7 @@ import { startMockServer, type MockServer } from "../../js/demo/mockServer.ts";
 import { openaiCodexProvider, pollDeviceToken, requestDeviceCode, type FetchLike, type OAuthTokens } from "../../js/oauthDeviceFlow.ts";
 import { startFaultProxy } from "./faultProxy.ts";
 import { refreshBody, type CallResult, type ClientKind, type FromReplica, type ReplicaConfig, type ToReplica } from "./replicaProtocol.ts";
-import { uniqueKey, type ContractStore } from "./storeContract.ts";
+import { TEST_TIMEOUT, uniqueKey, type ContractStore } from "./storeContract.ts";
 import { watchProcess } from "./storeServers.ts";
 
 const WORKER_SOURCE = fileURLToPath(new URL("./replicaWorker.ts", import.meta.url));
@@ -262,7 +262,7 @@ export function replicaSuite(engine: EngineUnderTest): void {
       assert.fail(`still failing after 200 rounds: ${failures.slice(-3).join(" | ")}`);
     }
 
-    test("4 replicas, 20 concurrent getAccessToken() per round, across 6 expiries: exactly one refresh per expiry, 0 refresh_token_reused, every caller handed the current token", async (t) => {
+    test("4 replicas, 20 concurrent getAccessToken() per round, across 6 expiries: exactly one refresh per expiry, 0 refresh_token_reused, every caller handed the current token", TEST_TIMEOUT, async (t) => {
       const LIFETIME_SEC = 60;
       const SKEW_MS = 10_000;
       const EXPIRIES = 6;
@@ -324,7 +324,7 @@ export function replicaSuite(engine: EngineUnderTest): void {
         return { reps, store, first, key, mark: mock.log.length };
       }
 
-      test("a replica SIGKILLed while holding the lock, before its refresh request: the others proceed once the lock is free, one refresh, 0 reuse", async (t) => {
+      test("a replica SIGKILLed while holding the lock, before its refresh request: the others proceed once the lock is free, one refresh, 0 reuse", TEST_TIMEOUT, async (t) => {
         const { reps, store, mark } = await scene(3);
         const [a, b, c] = reps as [Replica, Replica, Replica];
         a.send({ type: "stall", when: "before-refresh" });
@@ -343,7 +343,7 @@ export function replicaSuite(engine: EngineUnderTest): void {
         t.diagnostic(`measured (${engine.name}): survivors waited ${waited} ms for the dead holder's lock (lease ${LEASE_MS} ms); refreshes=${log.length} refresh_token_reused=${reused(mark)} outcome=${outcome(results)}`);
       });
 
-      test("THE ONE LOSING CASE: a replica SIGKILLed after its refresh, before its save: the rotated token dies with it; the next replica gets reauth_required (cause refresh_token_reused), latched, never a wrong token, until a new sign-in", async (t) => {
+      test("THE ONE LOSING CASE: a replica SIGKILLed after its refresh, before its save: the rotated token dies with it; the next replica gets reauth_required (cause refresh_token_reused), latched, never a wrong token, until a new sign-in", TEST_TIMEOUT, async (t) => {
         const { reps, store, first, mark } = await scene(2);
         const [a, b] = reps as [Replica, Replica];
         a.send({ type: "stall", when: "after-refresh" });
@@ -368,7 +368,7 @@ export function replicaSuite(engine: EngineUnderTest): void {
         t.diagnostic(`measured (${engine.name}): next replica waited ${waited} ms, outcome=${outcome(results)}; refresh_token_reused=${reused(mark)} (the dead replica's token); store kept the spent set; cured by a new sign-in`);
       });
 
-      test("a replica paused (SIGSTOP) past its lease after refreshing, while the user signs in again: its stale save is fenced off (save resolves false), the new holder's lock and the new sign-in survive its resumption", async (t) => {
+      test("a replica paused (SIGSTOP) past its lease after refreshing, while the user signs in again: its stale save is fenced off (save resolves false), the new holder's lock and the new sign-in survive its resumption", TEST_TIMEOUT, async (t) => {
         const { reps, store, key, mark } = await scene(2);
         const [a, b] = reps as [Replica, Replica];
         a.send({ type: "stall", when: "after-refresh" });
@@ -386,6 +386,10 @@ export function replicaSuite(engine: EngineUnderTest): void {
         const holding = store.lock(async () => {
           held();
           await new Promise<void>((r) => (release = r));
+        });
+        t.after(async () => {
+          release(); // never leave this lock (and its heartbeat) behind a failed assertion
+          await holding.catch(() => undefined);
         });
         await acquired;
         a.child.kill("SIGCONT");
@@ -410,7 +414,7 @@ export function replicaSuite(engine: EngineUnderTest): void {
         );
       });
 
-      test("a replica paused (SIGSTOP) past its lease after refreshing, nobody signs in: the next replica's refresh is refused (reauth_required), the resumed one's save still lands (the store held its previous), and the next call adopts it", async (t) => {
+      test("a replica paused (SIGSTOP) past its lease after refreshing, nobody signs in: the next replica's refresh is refused (reauth_required), the resumed one's save still lands (the store held its previous), and the next call adopts it", TEST_TIMEOUT, async (t) => {
         const { reps, store, mark } = await scene(2);
         const [a, b] = reps as [Replica, Replica];
         a.send({ type: "stall", when: "after-refresh" });
@@ -433,7 +437,7 @@ export function replicaSuite(engine: EngineUnderTest): void {
         t.diagnostic(`measured (${engine.name}): next replica waited ${waited} ms, got ${outcome(bFirst)} once (refresh_token_reused=${reused(mark)}), then adopted the resumed replica's token; nothing lost`);
       });
 
-      test(`the server restarted (${engine.crash}) while a refreshed token waits to be saved: retryable storage_error meanwhile, nothing lost, refreshing resumes`, async (t) => {
+      test(`the server restarted (${engine.crash}) while a refreshed token waits to be saved: retryable storage_error meanwhile, nothing lost, refreshing resumes`, TEST_TIMEOUT, async (t) => {
         const { reps, store, mark } = await scene(2);
         const [a, b] = reps as [Replica, Replica];
         a.send({ type: "stall", when: "after-refresh" });
@@ -470,7 +474,7 @@ export function replicaSuite(engine: EngineUnderTest): void {
       });
 
       for (const kind of [...new Set(engine.clients)]) {
-        test(`the connection (${kind}) dropped during save, after the write reached the server and before its reply: the retried save finds its token stored, nothing lost, 0 reuse`, async (t) => {
+        test(`the connection (${kind}) dropped during save, after the write reached the server and before its reply: the retried save finds its token stored, nothing lost, 0 reuse`, TEST_TIMEOUT, async (t) => {
           const proxy = await startFaultProxy(server.port);
           t.after(() => proxy.close());
           const index = engine.clients.indexOf(kind);

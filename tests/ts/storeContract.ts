@@ -10,7 +10,7 @@
  * `storage_error` that names no secret.
  */
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { describe, test, type TestContext } from "node:test";
 import type { OAuthTokens } from "../../js/oauthDeviceFlow.ts";
 
 export interface ContractStore {
@@ -25,6 +25,9 @@ export interface StoreHarness {
   open(key: string, options?: Record<string, unknown>): Promise<ContractStore>;
 }
 
+/** A hung test fails (and its `after` hooks clean up) instead of hanging the whole file. */
+export const TEST_TIMEOUT = { timeout: 120_000 };
+
 let counter = 0;
 export const uniqueKey = (prefix: string): string => `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter++}`;
 
@@ -35,9 +38,31 @@ export const S: OAuthTokens = { accessToken: "at-S", tokenType: "Bearer", refres
 
 const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Takes `store`'s lock and keeps it until `release()` (registered with `t.after` too, so a failing
+ * test never leaves a lock held, and a heartbeat running, behind): resolves once it is held.
+ */
+async function holdLock(t: TestContext, store: ContractStore): Promise<{ release: () => Promise<void> }> {
+  let release: () => void = () => undefined;
+  let acquired: () => void = () => undefined;
+  const isHeld = new Promise<void>((r) => (acquired = r));
+  const done = store.lock(async () => {
+    acquired();
+    await new Promise<void>((r) => (release = r));
+  });
+  done.catch(() => undefined);
+  await Promise.race([isHeld, done]);
+  const end = async () => {
+    release();
+    await done;
+  };
+  t.after(() => end().catch(() => undefined));
+  return { release: end };
+}
+
 export function storeContractSuite(engine: string, harness: () => StoreHarness): void {
   describe(`${engine} store: the contract`, () => {
-    test("load is null before any write; replace writes exactly the OAuthTokens fields; replace(null) signs out", async () => {
+    test("load is null before any write; replace writes exactly the OAuthTokens fields; replace(null) signs out", TEST_TIMEOUT, async () => {
       const s = await harness().open(uniqueKey("rt"));
       assert.equal(await s.load(), null);
       await s.replace({ ...A, extra: "not persisted" } as OAuthTokens);
@@ -49,7 +74,7 @@ export function storeContractSuite(engine: string, harness: () => StoreHarness):
       await assert.rejects(s.replace({ accessToken: 5 } as unknown as OAuthTokens), { code: "invalid_config" });
     });
 
-    test("save is a compare-and-swap: true over previous or over next itself, false (nothing written) over anything else, a sign-out or a newer sign-in", async () => {
+    test("save is a compare-and-swap: true over previous or over next itself, false (nothing written) over anything else, a sign-out or a newer sign-in", TEST_TIMEOUT, async () => {
       const s = await harness().open(uniqueKey("cas"));
       assert.equal(await s.save(B, A), false, "nobody signed in: dropped");
       assert.equal(await s.load(), null);
@@ -72,7 +97,7 @@ export function storeContractSuite(engine: string, harness: () => StoreHarness):
       assert.deepEqual(await s.load(), S);
     });
 
-    test("16 concurrent saves from the same previous on 4 clients: exactly one wins, the store holds the winner", async () => {
+    test("16 concurrent saves from the same previous on 4 clients: exactly one wins, the store holds the winner", TEST_TIMEOUT, async () => {
       const key = uniqueKey("race");
       const stores = await Promise.all([0, 1, 2, 3].map(() => harness().open(key)));
       await stores[0]!.replace(A);
@@ -82,7 +107,7 @@ export function storeContractSuite(engine: string, harness: () => StoreHarness):
       assert.deepEqual(await stores[1]!.load(), nexts[results.indexOf(true)]);
     });
 
-    test("lock excludes every holder across clients, passes fn's value and rejection through, and is free again after a rejection", async () => {
+    test("lock excludes every holder across clients, passes fn's value and rejection through, and is free again after a rejection", TEST_TIMEOUT, async () => {
       const key = uniqueKey("lock");
       const [s1, s2] = await Promise.all([harness().open(key), harness().open(key)]);
       let inside = 0;
@@ -108,13 +133,11 @@ export function storeContractSuite(engine: string, harness: () => StoreHarness):
       assert.ok(Date.now() - started < 1_000, "released after fn rejected");
     });
 
-    test("a busy lock: the waiter gives up after lockTimeoutMs with a retryable storage_error naming no secret, without calling fn", async () => {
+    test("a busy lock: the waiter gives up after lockTimeoutMs with a retryable storage_error naming no secret, without calling fn", TEST_TIMEOUT, async (t) => {
       const key = uniqueKey("busy");
       const holder = await harness().open(key);
       const waiter = await harness().open(key, { lockTimeoutMs: 300 });
-      let release: () => void = () => undefined;
-      const held = holder.lock(() => new Promise<void>((r) => (release = r)));
-      await tick(50);
+      const held = await holdLock(t, holder);
       let called = false;
       const started = Date.now();
       const e = await waiter.lock(async () => (called = true)).then(
@@ -126,23 +149,28 @@ export function storeContractSuite(engine: string, harness: () => StoreHarness):
       assert.ok(Date.now() - started >= 250, "waited about lockTimeoutMs");
       assert.equal(called, false);
       assert.doesNotMatch(e.message, /at-|rt-|password|postgres:\/\/|redis:\/\//);
-      release();
-      await held;
+      await held.release();
       assert.equal(await waiter.lock(async () => "after"), "after");
     });
 
-    test("a lease shorter than fn: extended while fn runs, so nobody else gets in (fn 1 500 ms, lease 500 ms)", async () => {
+    test("a lease shorter than fn: extended while fn runs, so nobody else gets in (fn 1 500 ms, lease 500 ms)", TEST_TIMEOUT, async () => {
       const key = uniqueKey("lease");
       const holder = await harness().open(key, { leaseMs: 500 });
       const waiter = await harness().open(key, { lockTimeoutMs: 1_100 });
-      const held = holder.lock(() => tick(1_500).then(() => "done"));
-      await tick(50);
+      let started: () => void = () => undefined;
+      const running = new Promise<void>((r) => (started = r));
+      const held = holder.lock(async () => {
+        started();
+        await tick(1_500);
+        return "done";
+      });
+      await running;
       await assert.rejects(waiter.lock(async () => "in"), { code: "storage_error" });
       assert.equal(await held, "done");
       assert.equal(await waiter.lock(async () => "in"), "in");
     });
 
-    test("bad options are invalid_config, thrown at once", async () => {
+    test("bad options are invalid_config, thrown at once", TEST_TIMEOUT, async () => {
       const h = harness();
       await assert.rejects(h.open(uniqueKey("opt"), { colour: "blue" }), { code: "invalid_config", message: /does not take the option "colour"/ });
       await assert.rejects(h.open(uniqueKey("opt"), { leaseMs: -1 }), { code: "invalid_config" });
@@ -150,18 +178,15 @@ export function storeContractSuite(engine: string, harness: () => StoreHarness):
       await assert.rejects(h.open(uniqueKey("opt"), { persistence: "maybe" }), { code: "invalid_config" });
     });
 
-    test("one login per key: a held lock and the tokens of one key do not touch another key", async () => {
+    test("one login per key: a held lock and the tokens of one key do not touch another key", TEST_TIMEOUT, async (t) => {
       const h = harness();
       const a = await h.open(uniqueKey("k1"));
       const b = await h.open(uniqueKey("k2"));
-      let release: () => void = () => undefined;
-      const held = a.lock(() => new Promise<void>((r) => (release = r)));
-      await tick(20);
+      const held = await holdLock(t, a);
       assert.equal(await b.lock(async () => "other key"), "other key");
       await b.replace(A);
       assert.equal(await a.load(), null, "keys do not share tokens");
-      release();
-      await held;
+      await held.release();
     });
   });
 }

@@ -63,7 +63,8 @@ export function watchProcess(pid: number): { stop(): void } {
 interface Guarded {
   child: ChildProcess;
   pid: Promise<number>;
-  exited: Promise<void>;
+  /** The exit status (the guard exits with the process's). */
+  exited: Promise<number | null>;
   /** Resolves when the output matches `ready`; rejects when the process exits first. */
   ready: Promise<void>;
   output(): string;
@@ -93,12 +94,12 @@ function runGuarded(dir: string, cmd: string, args: string[], ready: RegExp, use
   };
   child.stdout?.on("data", onData);
   child.stderr?.on("data", onData);
-  const exited = new Promise<void>((resolve) =>
-    child.once("exit", () => {
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
       live.delete(child);
       child.stdin?.destroy();
       rejectReady(new Error(`${cmd} exited before it was ready:\n${out.slice(-2000)}`));
-      resolve();
+      resolve(code);
     }),
   );
   readyP.catch(() => undefined);
@@ -203,14 +204,11 @@ export async function startPostgres(): Promise<PostgresServer> {
   const dir = await fs.mkdtemp(join(tmpdir(), "oauth-pg-"));
   if (user !== undefined) await fs.chown(dir, user.uid, user.gid);
   const data = join(dir, "data");
-  try {
-    execFileSync(join(PG_BIN, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale", "C"], {
-      stdio: "pipe",
-      ...(user ?? {}),
-    });
-  } catch (e) {
+  // Under the guard too: a test process killed during initdb leaves no initdb and no directory.
+  const init = runGuarded(dir, join(PG_BIN, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale", "C"], /$^/, user);
+  if ((await init.exited) !== 0) {
     await fs.rm(dir, { recursive: true, force: true });
-    throw new Error(`initdb failed: ${String((e as { stderr?: unknown }).stderr ?? e)}`);
+    throw new Error(`initdb failed:\n${init.output().slice(-2000)}`);
   }
   let port = 0;
   let current: Guarded | undefined;
