@@ -129,7 +129,7 @@ describe("PostgreSQL store: table, lock, errors, durability", () => {
     await waiting;
     holder.release(true);
     released = true;
-    assert.ok(entered - killed < 1_000, `the waiter got the lock ${entered - killed} ms after the holder's connection died`);
+    assert.ok(entered - killed < 5_000, `the waiter got the lock ${entered - killed} ms after the holder's connection died, not after lockTimeoutMs (40 s)`);
   });
 
   test("an exhausted pool: lock gives up after commandTimeoutMs with a retryable storage_error, and the connection that comes later goes back to the pool", TEST_TIMEOUT, async (t) => {

@@ -96,7 +96,7 @@ describe("Redis store: key layout, leases, errors, persistence", () => {
     const started = Date.now();
     assert.equal(await createRedisStore({ client: c, key }).lock(async () => "mine"), "mine");
     const waited = Date.now() - started;
-    assert.ok(waited >= 300 && waited < 2_000, `waited for the lease (${waited} ms)`);
+    assert.ok(waited >= 300 && waited < 10_000, `waited for the lease (${waited} ms), not for lockTimeoutMs (40 s)`);
   });
 
   test("malformed stored values: a non-retryable storage_error naming the key, never quoting the value", TEST_TIMEOUT, async () => {

@@ -205,8 +205,11 @@ export function replicaSuite(engine: EngineUnderTest): void {
       return next;
     };
 
-    /** `n` live replicas, each opened on a fresh client for `key`. */
-    async function replicasFor(n: number, config: Omit<ReplicaConfig, "client" | "url"> & { url?: (i: number) => string }): Promise<Replica[]> {
+    /** `n` live replicas, each opened on a fresh client for `key` (`leaseFor(i)` overrides `leaseMs`). */
+    async function replicasFor(
+      n: number,
+      config: Omit<ReplicaConfig, "client" | "url"> & { url?: (i: number) => string; leaseFor?: (i: number) => number },
+    ): Promise<Replica[]> {
       await Promise.all(
         Array.from({ length: n }, async (_, i) => {
           if (replicas[i] === undefined || !replicas[i]!.alive) replicas[i] = await spare(kindOf(i));
@@ -215,8 +218,8 @@ export function replicaSuite(engine: EngineUnderTest): void {
       const chosen = replicas.slice(0, n);
       await Promise.all(
         chosen.map((r, i) => {
-          const { url, ...rest } = config;
-          return r.open({ ...rest, client: kindOf(i), url: url?.(i) ?? server.url });
+          const { url, leaseFor, ...rest } = config;
+          return r.open({ ...rest, leaseMs: leaseFor?.(i) ?? rest.leaseMs, client: kindOf(i), url: url?.(i) ?? server.url });
         }),
       );
       return chosen;
@@ -269,7 +272,7 @@ export function replicaSuite(engine: EngineUnderTest): void {
       const PER_REPLICA = 5;
       mock.knobs.tokenLifetimeSec = LIFETIME_SEC;
       const key = uniqueKey("replicas");
-      const reps = await replicasFor(4, { key, issuer: mock.url, skewMs: SKEW_MS, leaseMs: 5_000, lockTimeoutMs: 20_000, commandTimeoutMs: 5_000 });
+      const reps = await replicasFor(4, { key, issuer: mock.url, skewMs: SKEW_MS, leaseMs: 15_000, lockTimeoutMs: 20_000, commandTimeoutMs: 5_000 });
       const first = await signIn();
       await (await storeFor(key)).replace(first);
       const mark = mock.log.length;
@@ -310,14 +313,28 @@ export function replicaSuite(engine: EngineUnderTest): void {
     });
 
     describe("faults", () => {
+      /**
+       * The lease of replica 0, the one the faults kill or pause: short, so the others wait little.
+       * Everyone else keeps the default 15 s: a live holder slowed by a loaded machine never loses
+       * its lease in the middle of a refresh here.
+       */
       const LEASE_MS = 1_500;
       /** A signed-in login whose access token is due, `n` replicas on it, and this process's own store. */
       async function scene(n: number, url?: (i: number) => string) {
         mock.knobs.tokenLifetimeSec = 3600;
         const key = uniqueKey("fault");
-        const config = { key, issuer: mock.url, skewMs: 60_000, leaseMs: LEASE_MS, lockTimeoutMs: 20_000, commandTimeoutMs: 1_000, ...(url ? { url } : {}) };
+        const config = {
+          key,
+          issuer: mock.url,
+          skewMs: 60_000,
+          leaseMs: 15_000,
+          leaseFor: (i: number) => (i === 0 ? LEASE_MS : 15_000),
+          lockTimeoutMs: 20_000,
+          commandTimeoutMs: 1_000,
+          ...(url ? { url } : {}),
+        };
         const reps = await replicasFor(n, config);
-        const store = await storeFor(key, { leaseMs: LEASE_MS, commandTimeoutMs: 1_000 });
+        const store = await storeFor(key, { commandTimeoutMs: 1_000 });
         const first = await signIn();
         await store.replace(first);
         now += 3_550_000; // inside the 60 s skew of its 3600 s lifetime: due
