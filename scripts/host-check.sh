@@ -91,11 +91,13 @@ sed 's#from "../../js/oauthDeviceFlow.ts";#from "oauth-device-flow-wasm";#' "$ty
   npm_install "$tarball" "${tools[@]}"
   echo "host-check: node --import tsx smoke.ts"
   clean node --import tsx smoke.ts
+  echo "host-check: node --import tsx stores.ts (the /redis and /postgres subpath entries)"
+  clean node --import tsx stores.ts
   echo "host-check: node smoke.mjs"
   clean node smoke.mjs
   echo "host-check: node smoke.cjs (require)"
   clean node smoke.cjs
-  echo "host-check: tsc -p tsconfig.json --strict --noEmit (nodenext: host.typecheck.ts, smoke.ts, smoke.cts)"
+  echo "host-check: tsc -p tsconfig.json --strict --noEmit (nodenext: host.typecheck.ts, smoke.ts, smoke.cts, stores.ts)"
   clean ./node_modules/.bin/tsc -p tsconfig.json --strict --noEmit
 )
 

@@ -49,6 +49,7 @@ required=(
   package/pkg/oauth_device_flow.js package/pkg/oauth_device_flow.d.ts package/pkg/oauth_device_flow_bg.wasm
   package/pkg/wasm_module.node.js package/pkg/wasm_module.workerd.js package/pkg/wasm_module.browser.js
   package/pkg/wasm_module.d.ts
+  package/dist/redisStore.js package/dist/redisStore.d.ts package/dist/postgresStore.js package/dist/postgresStore.d.ts
 )
 for f in "${required[@]}"; do
   grep -qxF "$f" <<<"$listing" || die "the tarball lacks $f"

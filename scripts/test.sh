@@ -89,6 +89,11 @@ else
   apt_ensure /usr/bin/chromium chromium | sed 's/^/      /'
 fi
 
+# The Redis and PostgreSQL store tests start private servers from Debian's packages (loopback, free
+# ports, temp data directories; stopped afterwards), installed here when absent (as root). Never skipped.
+apt_ensure redis-server redis-server | sed 's/^/      /'
+apt_ensure /usr/lib/postgresql/15/bin/postgres postgresql | sed 's/^/      /'
+
 # Node 20's `node --test DIR` only finds .js/.cjs/.mjs files, so the TS files are named by glob.
 shopt -s nullglob
 ts_tests=(tests/ts/*.test.ts)
