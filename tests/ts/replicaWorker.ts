@@ -76,7 +76,7 @@ async function connect(config: ReplicaConfig) {
 async function open(config: ReplicaConfig): Promise<void> {
   await closeClient();
   const store = await connect(config);
-  // Today's session ignores what save resolves: the replica reports it to the parent.
+  // The store as the session sees it, with every save's outcome reported to the parent.
   const observed = {
     load: () => store.load(),
     save: async (next: OAuthTokens, previous: OAuthTokens) => {
@@ -88,7 +88,9 @@ async function open(config: ReplicaConfig): Promise<void> {
         throw e;
       }
       await send({ type: "saved", result, accessToken: next.accessToken });
+      return result;
     },
+    replace: (tokens: OAuthTokens | null) => store.replace(tokens),
     lock: <T>(fn: () => Promise<T>) => store.lock(fn),
   };
   const stallingFetch: FetchLike = async (url, init) => {
