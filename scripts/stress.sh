@@ -19,15 +19,20 @@ shift || true
 DEFAULT_FILES=(
   tests/ts/fileStore.multiprocess.test.ts
   tests/ts/fileStore.test.ts
+  tests/ts/fileStore.pidns.test.ts
   tests/ts/redisStore.test.ts
   tests/ts/redisStore.replicas.test.ts
   tests/ts/postgresStore.test.ts
   tests/ts/postgresStore.replicas.test.ts
   tests/ts/tokenSession.test.ts
   tests/ts/tokenSession.failures.test.ts
+  tests/ts/tokenSession.store.test.ts
+  tests/ts/tokenSession.lostAnswer.test.ts
   tests/ts/wait.test.ts
   tests/ts/waitFaults.test.ts
   tests/ts/transport.test.ts
+  tests/ts/headers.fetch.test.ts
+  tests/ts/resources.test.ts
   tests/ts/mockCodex.test.ts
   tests/ts/mockFaults.test.ts
   tests/ts/mockRfc8628.test.ts
