@@ -199,19 +199,39 @@ function asOAuthError(e: unknown): OAuthDeviceFlowError {
   return new OAuthDeviceFlowError("invalid_config", "Unexpected internal failure in the OAuth module.");
 }
 
-async function guarded<T>(call: () => Promise<unknown>): Promise<T> {
+async function guarded<T>(call: () => Promise<T>): Promise<T> {
   try {
-    return (await call()) as T;
+    return await call();
   } catch (e) {
     throw asOAuthError(e);
   }
 }
 
-function guardedSync<T>(call: () => unknown): T {
+function guardedSync<T>(call: () => T): T {
   try {
-    return call() as T;
+    return call();
   } catch (e) {
     throw asOAuthError(e);
+  }
+}
+
+/** `tokens.expiresAt` when it is a finite number (a throwing getter counts as absent). */
+function knownExpiry(tokens: OAuthTokens): number | undefined {
+  try {
+    const at: unknown = typeof tokens === "object" && tokens !== null ? tokens.expiresAt : undefined;
+    return typeof at === "number" && Number.isFinite(at) ? at : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One clock reading as the module checks it: anything but a number (or a throw) is `NaN`. */
+function reading(clock: Clock): number {
+  try {
+    const now: unknown = clock();
+    return typeof now === "number" ? now : NaN;
+  } catch {
+    return NaN;
   }
 }
 
@@ -256,13 +276,18 @@ export function revokeToken(provider: OAuthProvider, token: string, deps: Device
 }
 
 export function isAccessTokenExpired(tokens: OAuthTokens, clock: Clock, skewMs = 60_000): boolean {
+  // The per-request case: only numbers cross (the module checks the clock reading).
+  const expiresAt = knownExpiry(tokens);
+  if (expiresAt !== undefined && typeof clock === "function" && Number.isFinite(skewMs)) {
+    return guardedSync(() => wasm.isExpiredAt(expiresAt, reading(clock), skewMs));
+  }
   return guardedSync(() => wasm.isAccessTokenExpired(tokens, clock, skewMs));
 }
 
 /** Never throws: a token that is not a JWT gives no fields. */
 export function decodeTokenClaims(tokens: OAuthTokens): TokenClaims {
   try {
-    return wasm.decodeTokenClaims(tokens) as TokenClaims;
+    return wasm.decodeTokenClaims(tokens);
   } catch {
     return {};
   }

@@ -8,7 +8,7 @@
 use super::js::{finite_number, get, method, name};
 use crate::http::read_body_needed;
 use crate::{Error, ErrorCode, HttpRequest, HttpResponse, Step};
-use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -124,8 +124,7 @@ impl Deps {
         now: f64,
     ) -> Result<HttpResponse, Error> {
         self.check_aborted()?;
-        let init = JSON::parse(&init_json(req))
-            .map_err(|_| Error::invalid_config("request headers are not valid"))?;
+        let init = super::types::to_js(&super::types::FetchInit::from(req));
         let guard = Guard::new(self.signal.as_ref(), self.timeout_ms);
         if let Some(ctrl) = &guard.controller {
             let _ = Reflect::set(&init, &name("signal"), &ctrl.signal());
@@ -231,9 +230,9 @@ impl Deps {
     }
 
     /// Tells the host's `onEvent` (a throwing handler does not stop the sign-in).
-    pub(crate) fn emit(&self, event_json: &str) {
-        if let (Some(f), Ok(ev)) = (&self.on_event, JSON::parse(event_json)) {
-            let _ = f.call1(&JsValue::UNDEFINED, &ev);
+    pub(crate) fn emit(&self, event: &JsValue) {
+        if let Some(f) = &self.on_event {
+            let _ = f.call1(&JsValue::UNDEFINED, event);
         }
     }
 }
@@ -252,21 +251,6 @@ fn network(what: &str) -> Error {
         ErrorCode::NetworkError,
         format!("Network error: {what}. Check the connection and try again."),
     )
-}
-
-/// `{"method":"POST","headers":{..},"body":..,"redirect":"manual"}`.
-fn init_json(req: &HttpRequest) -> String {
-    let headers = req
-        .headers
-        .iter()
-        .fold(crate::json::ObjectWriter::new(), |w, (k, v)| w.string(k, v))
-        .finish();
-    crate::json::ObjectWriter::new()
-        .string("method", HttpRequest::METHOD)
-        .raw("headers", &headers)
-        .string("body", &req.body)
-        .string("redirect", "manual")
-        .finish()
 }
 
 /// `f.bind(null, arg)`: a plain JS function, so nothing on the Rust side must outlive it.

@@ -6,7 +6,7 @@
 //! library has to ship in the module.
 
 use crate::json::{self, Value};
-use crate::{Error, ErrorCode};
+use crate::Error;
 use js_sys::{Function, Reflect, JSON};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -22,7 +22,7 @@ pub(crate) fn set_error_factory(f: Function) {
 
 /// The JS value a failed operation rejects (or a sync export throws) with.
 pub(crate) fn error_value(e: &Error) -> JsValue {
-    let fields = JSON::parse(&e.to_json()).unwrap_or(JsValue::UNDEFINED);
+    let fields = super::types::to_js(&super::types::ErrorFields::from(e));
     let factory = ERROR_FACTORY.with(|slot| slot.borrow().clone());
     if let Some(f) = factory {
         if let Ok(v) = f.call1(&JsValue::UNDEFINED, &fields) {
@@ -73,12 +73,6 @@ pub(crate) fn to_text(v: &JsValue, what: &str) -> Result<Text, Error> {
         .and_then(|s| s.as_string())
         .map(Text::Json)
         .ok_or_else(|| not_data(what))
-}
-
-/// Core JSON output as a JS value.
-pub(crate) fn from_json(text: &str) -> Result<JsValue, Error> {
-    JSON::parse(text)
-        .map_err(|_| Error::new(ErrorCode::InvalidResponse, "internal: output was not JSON"))
 }
 
 #[wasm_bindgen]

@@ -5,6 +5,7 @@
 
 mod io;
 mod js;
+mod types;
 
 use crate::wait::{Action, WaitLoop};
 use crate::{
@@ -14,33 +15,29 @@ use crate::{
     RefreshInput, Secret, Step, Tokens,
 };
 use io::Deps;
-use js::{error_value, finite_number, from_json, get, to_value};
+use js::{error_value, finite_number, get, to_value};
 use js_sys::{Function, Promise};
+use serde::Serialize;
 use std::future::Future;
 use std::pin::Pin;
+use types::to_js;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 type JsResult = Result<JsValue, JsValue>;
 
-fn finish(r: Result<String, Error>) -> JsResult {
-    r.and_then(|json| from_json(&json))
-        .map_err(|e| error_value(&e))
+/// A result as the JS value the export returns, or the error it throws.
+fn finish<T: Serialize>(r: Result<T, Error>) -> JsResult {
+    r.map(|v| to_js(&v)).map_err(|e| error_value(&e))
 }
 
-/// An operation's result as JSON text (`None`: resolves to `undefined`).
-type Operation = Pin<Box<dyn Future<Output = Result<Option<String>, Error>>>>;
+/// An operation's result as a JS value (`undefined` for none).
+type Operation = Pin<Box<dyn Future<Output = Result<JsValue, Error>>>>;
 
 /// Every async export goes through this one promise adapter: one instantiation of the
 /// future-to-promise glue instead of one per export keeps the module small.
 fn promise(op: Operation) -> Promise {
-    future_to_promise(async move {
-        match op.await {
-            Ok(Some(json)) => finish(Ok(json)),
-            Ok(None) => Ok(JsValue::UNDEFINED),
-            Err(e) => Err(error_value(&e)),
-        }
-    })
+    future_to_promise(async move { op.await.map_err(|e| error_value(&e)) })
 }
 
 thread_local! {
@@ -84,32 +81,33 @@ pub fn set_error_factory(factory: Function) {
     js::set_error_factory(factory);
 }
 
-#[wasm_bindgen(js_name = openaiCodexProvider)]
+#[wasm_bindgen(js_name = openaiCodexProvider, unchecked_return_type = "OAuthProvider")]
 pub fn openai_codex_provider(opts: JsValue) -> JsResult {
     finish(
         to_value(&opts, "options")
             .and_then(|o| crate::openai_codex_provider(&o))
-            .map(|p| p.to_json()),
+            .map(|p| types::OAuthProvider::from(&p)),
     )
 }
 
-#[wasm_bindgen(js_name = rfc8628Provider)]
+#[wasm_bindgen(js_name = rfc8628Provider, unchecked_return_type = "OAuthProvider")]
 pub fn rfc8628_provider(opts: JsValue) -> JsResult {
     finish(
         to_value(&opts, "options")
             .and_then(|o| crate::rfc8628_provider(&o))
-            .map(|p| p.to_json()),
+            .map(|p| types::OAuthProvider::from(&p)),
     )
 }
 
-#[wasm_bindgen(js_name = requestDeviceCode)]
+#[wasm_bindgen(js_name = requestDeviceCode, unchecked_return_type = "Promise<DeviceCode>")]
 pub fn request_device_code(provider: JsValue, deps: JsValue) -> Promise {
     promise(Box::pin(async move {
-        request_device_code_impl(&provider, &deps).await.map(Some)
+        let code = request_device_code_impl(&provider, &deps).await?;
+        Ok(to_js(&types::DeviceCode::from(&code)))
     }))
 }
 
-async fn request_device_code_impl(provider: &JsValue, deps: &JsValue) -> Result<String, Error> {
+async fn request_device_code_impl(provider: &JsValue, deps: &JsValue) -> Result<DeviceCode, Error> {
     let p = provider_arg(provider)?;
     let deps = Deps::from_js(deps, false)?;
     let now = deps.now()?;
@@ -120,7 +118,7 @@ async fn request_device_code_impl(provider: &JsValue, deps: &JsValue) -> Result<
             now,
         )
         .await?;
-    Ok(process_device_authorization(&p, &resp, now)?.to_json())
+    process_device_authorization(&p, &resp, now)
 }
 
 fn code_arg(v: &JsValue) -> Result<DeviceCode, Error> {
@@ -132,11 +130,11 @@ fn code_arg(v: &JsValue) -> Result<DeviceCode, Error> {
     DeviceCode::from_json(&to_value(v, "code")?)
 }
 
-#[wasm_bindgen(js_name = pollDeviceToken)]
+#[wasm_bindgen(js_name = pollDeviceToken, unchecked_return_type = "Promise<PollResult>")]
 pub fn poll_device_token(provider: JsValue, code: JsValue, deps: JsValue) -> Promise {
     promise(Box::pin(async move {
         let result = poll_device_token_impl(&provider, &code, &deps).await?;
-        Ok(Some(result.to_json()))
+        Ok(to_js(&types::PollResult::from(&result)))
     }))
 }
 
@@ -170,10 +168,11 @@ async fn poll_once(p: &Provider, code: &DeviceCode, deps: &Deps) -> Result<PollR
     }
 }
 
-#[wasm_bindgen(js_name = waitForDeviceToken)]
+#[wasm_bindgen(js_name = waitForDeviceToken, unchecked_return_type = "Promise<OAuthTokens>")]
 pub fn wait_for_device_token(provider: JsValue, code: JsValue, deps: JsValue) -> Promise {
     promise(Box::pin(async move {
-        Ok(Some(wait_impl(&provider, &code, &deps).await?.to_json()))
+        let tokens = wait_impl(&provider, &code, &deps).await?;
+        Ok(to_js(&types::OAuthTokens::from(&tokens)))
     }))
 }
 
@@ -185,7 +184,7 @@ async fn wait_impl(provider: &JsValue, code: &JsValue, deps: &JsValue) -> Result
     let mut decision = machine.start(deps.now()?);
     loop {
         for event in &decision.events {
-            deps.emit(&event.to_json());
+            deps.emit(&to_js(&types::DeviceFlowEvent::from(event)));
         }
         match decision.action {
             Action::Done(tokens) => return Ok(tokens),
@@ -199,12 +198,11 @@ async fn wait_impl(provider: &JsValue, code: &JsValue, deps: &JsValue) -> Result
     }
 }
 
-#[wasm_bindgen(js_name = refreshAccessToken)]
+#[wasm_bindgen(js_name = refreshAccessToken, unchecked_return_type = "Promise<OAuthTokens>")]
 pub fn refresh_access_token(provider: JsValue, previous: JsValue, deps: JsValue) -> Promise {
     promise(Box::pin(async move {
-        Ok(Some(
-            refresh_impl(&provider, &previous, &deps).await?.to_json(),
-        ))
+        let tokens = refresh_impl(&provider, &previous, &deps).await?;
+        Ok(to_js(&types::OAuthTokens::from(&tokens)))
     }))
 }
 
@@ -227,10 +225,11 @@ async fn refresh_impl(
     process_refresh(&p, &input, &resp, now)
 }
 
-#[wasm_bindgen(js_name = revokeToken)]
+#[wasm_bindgen(js_name = revokeToken, unchecked_return_type = "Promise<void>")]
 pub fn revoke_token(provider: JsValue, token: JsValue, deps: JsValue) -> Promise {
     promise(Box::pin(async move {
-        revoke_impl(&provider, &token, &deps).await.map(|()| None)
+        revoke_impl(&provider, &token, &deps).await?;
+        Ok(JsValue::UNDEFINED)
     }))
 }
 
@@ -294,20 +293,29 @@ fn expired_impl(tokens: &JsValue, clock: &JsValue, skew_ms: &JsValue) -> Result<
     crate::is_access_token_expired(expires_at, access.as_deref(), now, skew)
 }
 
-#[wasm_bindgen(js_name = decodeTokenClaims)]
+/// The expiry check when the host already holds the numbers: `expiresAt` and `skewMs` finite
+/// (checked by the caller), `reading` the clock's value as it returned it (checked here, `NaN`
+/// when it was not a number or the clock threw). Numbers only, so the call costs no object reads.
+#[wasm_bindgen(js_name = isExpiredAt)]
+pub fn is_expired_at(expires_at: f64, reading: f64, skew_ms: f64) -> Result<bool, JsValue> {
+    crate::is_access_token_expired(Some(expires_at), None, reading, skew_ms)
+        .map_err(|e| error_value(&e))
+}
+
+#[wasm_bindgen(js_name = decodeTokenClaims, unchecked_return_type = "TokenClaims")]
 pub fn decode_token_claims(tokens: JsValue) -> JsValue {
     let access = get(&tokens, "accessToken").as_string();
     let id = get(&tokens, "idToken").as_string();
     let claims = crate::decode_claims(access.as_deref(), id.as_deref());
-    from_json(&claims.to_json()).unwrap_or_else(|_| js_sys::Object::new().into())
+    to_js(&types::TokenClaims::from(claims))
 }
 
-#[wasm_bindgen(js_name = codexAuthHeaders)]
+#[wasm_bindgen(js_name = codexAuthHeaders, unchecked_return_type = "StringMap")]
 pub fn codex_auth_headers(tokens: JsValue) -> JsResult {
     finish(codex_headers_impl(&tokens))
 }
 
-fn codex_headers_impl(tokens: &JsValue) -> Result<String, Error> {
+fn codex_headers_impl(tokens: &JsValue) -> Result<types::StringMap, Error> {
     let access = get(tokens, "accessToken")
         .as_string()
         .ok_or_else(|| Error::invalid_config("tokens.accessToken must be a non-empty string"))?;
@@ -319,18 +327,14 @@ fn codex_headers_impl(tokens: &JsValue) -> Result<String, Error> {
         scope: None,
         expires_at: None,
     };
-    let headers = crate::codex_auth_headers(&tokens)?;
-    Ok(headers
-        .iter()
-        .fold(crate::json::ObjectWriter::new(), |w, (k, v)| w.string(k, v))
-        .finish())
+    crate::codex_auth_headers(&tokens).map(types::StringMap)
 }
 
 // Token session (js/tokenSession.ts): the JS side keeps the state and the shared refresh; these
 // exports give it the decisions of `crate::session`.
 
 /// The session's provider kind, skew and refresh timeout, validated, with the per-kind defaults.
-#[wasm_bindgen(js_name = sessionConfig)]
+#[wasm_bindgen(js_name = sessionConfig, unchecked_return_type = "SessionConfig")]
 pub fn session_config(provider: JsValue, skew_ms: JsValue, timeout_ms: JsValue) -> JsResult {
     finish(session_config_impl(&provider, &skew_ms, &timeout_ms))
 }
@@ -339,7 +343,7 @@ fn session_config_impl(
     provider: &JsValue,
     skew_ms: &JsValue,
     timeout_ms: &JsValue,
-) -> Result<String, Error> {
+) -> Result<types::SessionConfig, Error> {
     let p = provider_arg(provider)?;
     let millis = |v: &JsValue, what: &str| -> Result<Option<f64>, Error> {
         if v.is_undefined() || v.is_null() {
@@ -354,7 +358,7 @@ fn session_config_impl(
         millis(skew_ms, "skewMs")?,
         millis(timeout_ms, "timeoutMs")?,
     )?;
-    Ok(config.to_json())
+    Ok(types::SessionConfig::from(&config))
 }
 
 fn session_tokens(v: &JsValue, what: &str) -> Result<Option<Tokens>, Error> {
@@ -366,7 +370,7 @@ fn session_tokens(v: &JsValue, what: &str) -> Result<Option<Tokens>, Error> {
 
 /// Use, adopt or refresh, given `{stored, held, latched, invalidated, spent}`; reads the clock
 /// once. `stored` is what `store.load()` resolved to (`undefined` is refused).
-#[wasm_bindgen(js_name = sessionDecide)]
+#[wasm_bindgen(js_name = sessionDecide, unchecked_return_type = "SessionDecision")]
 pub fn session_decide(view: JsValue, clock: JsValue, skew_ms: JsValue) -> JsResult {
     finish(session_decide_impl(&view, &clock, &skew_ms))
 }
@@ -375,7 +379,7 @@ fn session_decide_impl(
     view: &JsValue,
     clock: &JsValue,
     skew_ms: &JsValue,
-) -> Result<String, Error> {
+) -> Result<types::SessionDecision, Error> {
     let stored = get(view, "stored");
     if stored.is_undefined() {
         return Err(Error::invalid_config(
@@ -406,13 +410,13 @@ fn session_decide_impl(
         invalidated_access: invalidated.as_deref(),
         spent_refresh: spent.as_deref(),
     };
-    Ok(crate::session::decide(&view, now, skew)?.to_json())
+    crate::session::decide(&view, now, skew).map(types::SessionDecision::from)
 }
 
 /// The session's own error fields (`{code, message, retryable}`) for a failed step: `"refresh"`
 /// with the refresh error's code (`undefined` when that error passes through as it is), or a
 /// store step (`"load"`, `"save"`, `"lock"`, `"lock_skipped"`).
-#[wasm_bindgen(js_name = sessionFailure)]
+#[wasm_bindgen(js_name = sessionFailure, unchecked_return_type = "ErrorFields | undefined")]
 pub fn session_failure(step: JsValue, cause_code: JsValue) -> JsValue {
     use crate::session::{reauth_after, storage_error, StoreStep};
     let err = match step.as_string().as_deref() {
@@ -423,17 +427,16 @@ pub fn session_failure(step: JsValue, cause_code: JsValue) -> JsValue {
         Some(s) => StoreStep::parse(s).map(storage_error),
         None => None,
     };
-    err.and_then(|e| from_json(&e.to_json()).ok())
-        .unwrap_or(JsValue::UNDEFINED)
+    err.map_or(JsValue::UNDEFINED, |e| to_js(&types::ErrorFields::from(&e)))
 }
 
 /// The API request headers for `kind` (`"openai-codex"` or `"rfc8628"`).
-#[wasm_bindgen(js_name = sessionAuthHeaders)]
+#[wasm_bindgen(js_name = sessionAuthHeaders, unchecked_return_type = "StringMap")]
 pub fn session_auth_headers(kind: JsValue, tokens: JsValue) -> JsResult {
     finish(session_auth_headers_impl(&kind, &tokens))
 }
 
-fn session_auth_headers_impl(kind: &JsValue, tokens: &JsValue) -> Result<String, Error> {
+fn session_auth_headers_impl(kind: &JsValue, tokens: &JsValue) -> Result<types::StringMap, Error> {
     let kind = match kind.as_string().as_deref() {
         Some("openai-codex") => crate::ProviderKind::OpenAiCodex,
         Some("rfc8628") => crate::ProviderKind::Rfc8628,
@@ -441,11 +444,7 @@ fn session_auth_headers_impl(kind: &JsValue, tokens: &JsValue) -> Result<String,
     };
     let tokens = session_tokens(tokens, "tokens")?
         .ok_or_else(|| Error::invalid_config("tokens must be an OAuthTokens object"))?;
-    let headers = crate::session::auth_headers(kind, &tokens)?;
-    Ok(headers
-        .iter()
-        .fold(crate::json::ObjectWriter::new(), |w, (k, v)| w.string(k, v))
-        .finish())
+    crate::session::auth_headers(kind, &tokens).map(types::StringMap)
 }
 
 // Model calls (js/codexFetch.ts): the JS side sends and streams; these exports give it the
@@ -453,7 +452,7 @@ fn session_auth_headers_impl(kind: &JsValue, tokens: &JsValue) -> Result<String,
 
 /// The Codex backend base URL: the default, or the host's, checked (`insecure_endpoint`,
 /// `invalid_config`) and without trailing slashes.
-#[wasm_bindgen(js_name = codexBaseUrl)]
+#[wasm_bindgen(js_name = codexBaseUrl, unchecked_return_type = "string")]
 pub fn codex_base_url(url: JsValue) -> JsResult {
     let r = if url.is_undefined() || url.is_null() {
         crate::model_call::codex_base_url(None)
