@@ -169,6 +169,7 @@ impl Deps {
             status,
             retry_after,
             body: Vec::new(),
+            parsed: None,
         };
         let read = read_body_needed(step, status, content_length.as_deref())
             .map_err(|e| head.annotate(e, now))?;
@@ -185,16 +186,24 @@ impl Deps {
             let text = value
                 .dyn_into::<js_sys::JsString>()
                 .map_err(|_| not_response())?;
-            // Refused before it is copied into the module's memory, which never shrinks: a
-            // string of n UTF-16 units has at least n UTF-8 bytes.
-            if text.length() as usize > crate::MAX_BODY_BYTES {
+            // Refused before anything is copied into the module's memory, which never shrinks:
+            // a string of n UTF-16 units has from n to 3n UTF-8 bytes, so only a long one is
+            // measured.
+            let units = text.length() as usize;
+            let oversized = units > crate::MAX_BODY_BYTES
+                || (units * 3 > crate::MAX_BODY_BYTES
+                    && String::from(&text).len() > crate::MAX_BODY_BYTES);
+            if oversized {
                 return Err(head.annotate(crate::http::too_large(status), now));
             }
-            String::from(text).into_bytes()
+            Some(super::js::read_reply(&text))
         } else {
-            Vec::new()
+            None
         };
-        Ok(HttpResponse { body, ..head })
+        Ok(HttpResponse {
+            parsed: body,
+            ..head
+        })
     }
 
     /// Waits `ms` with the host's sleep (default: a timer), ended early by `signal`.

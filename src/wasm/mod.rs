@@ -7,6 +7,8 @@ mod io;
 mod js;
 mod types;
 
+pub use js::read_json_text;
+
 use crate::wait::{Action, WaitLoop};
 use crate::{
     device_authorization_request, poll_request, process_code_exchange,
@@ -44,7 +46,7 @@ thread_local! {
     /// The last providers validated, by their JSON text: a host passes the same provider on
     /// every call, and parsing and checking it again each time was the larger part of a call.
     /// Keyed by the text, so a provider object changed in place is validated afresh.
-    static PROVIDERS: std::cell::RefCell<Vec<(String, std::rc::Rc<Provider>)>> =
+    static PROVIDERS: std::cell::RefCell<Vec<(js_sys::JsString, std::rc::Rc<Provider>)>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -62,7 +64,7 @@ fn provider_arg(v: &JsValue) -> Result<std::rc::Rc<Provider>, Error> {
     if let Some(p) = cached {
         return Ok(p);
     }
-    let value = crate::json::parse(text.as_bytes())
+    let value = js::read_json(&text)
         .ok_or_else(|| Error::invalid_config("provider must be plain JSON-serialisable data"))?;
     let provider = std::rc::Rc::new(Provider::from_json(&value)?);
     PROVIDERS.with(|c| {
