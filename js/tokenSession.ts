@@ -92,8 +92,8 @@ function asOAuthError(e: unknown): OAuthDeviceFlowError {
 }
 
 function storageError(step: StoreStep): OAuthDeviceFlowError {
-  const f = wasm.sessionFailure(step, undefined) as Failure;
-  return new OAuthDeviceFlowError(f.code, f.message);
+  const f: Failure | undefined = wasm.sessionFailure(step, undefined);
+  return f === undefined ? asOAuthError(undefined) : new OAuthDeviceFlowError(f.code, f.message);
 }
 
 function checkOptions(options: unknown): asserts options is TokenSessionOptions {
@@ -185,7 +185,7 @@ class Session {
   async authHeaders(): Promise<Record<string, string>> {
     try {
       const t = await this.tokens();
-      const headers = wasm.sessionAuthHeaders(this.kind, t) as Record<string, string>;
+      const headers = wasm.sessionAuthHeaders(this.kind, t);
       this.handedOut = t.accessToken;
       return headers;
     } catch (e) {
@@ -278,7 +278,7 @@ class Session {
       });
     } catch (e) {
       const cause = asOAuthError(e);
-      const f = wasm.sessionFailure("refresh", cause.code) as Failure | undefined;
+      const f: Failure | undefined = wasm.sessionFailure("refresh", cause.code);
       if (f === undefined) throw cause;
       const error = new OAuthDeviceFlowError(f.code, f.message, { cause });
       this.latch = { tokens: previous, error };
@@ -318,7 +318,7 @@ class Session {
       invalidated: this.invalidated,
       spent: this.spent,
     };
-    const d = wasm.sessionDecide(view, this.clock, this.skewMs) as Decision;
+    const d: Decision = wasm.sessionDecide(view, this.clock, this.skewMs);
     if (d.step !== "latched") this.latch = null; // the store holds different tokens now
     return d;
   }
