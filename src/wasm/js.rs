@@ -134,6 +134,10 @@ pub(crate) fn to_text(v: &JsValue, what: &str) -> Result<Text, Error> {
         // Kept as is: JSON text would turn NaN and the infinities into `null` ("absent").
         return Ok(Text::Value(Value::Number(n)));
     }
+    if let Some(s) = v.as_string() {
+        // What a JSON round trip would give (a refresh token passed as a string).
+        return Ok(Text::Value(Value::String(s)));
+    }
     JSON::stringify(v)
         .ok()
         .filter(|s| s.is_string())
