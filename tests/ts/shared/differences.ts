@@ -28,13 +28,13 @@ export const DIFFERENCES: Record<string, DocumentedDifference> = {
   "lone-surrogate-raw": {
     id: "lone-surrogate-raw",
     title: "an unpaired surrogate character in the reply text itself",
-    module: "the text is read as UTF-8 first, so it becomes U+FFFD",
+    module: "JSON.parse keeps it, and it becomes U+FFFD as the string enters the module",
     baseline: "kept as is",
     right: "module",
   },
   "deep-nesting": {
     id: "deep-nesting",
-    title: "JSON nested deeper than 128 levels anywhere in a reply",
+    title: "JSON nested deeper than 127 levels anywhere in a reply",
     module: "refused (bounded recursion): invalid_response",
     baseline: "JSON.parse accepts it",
     right: "module",
