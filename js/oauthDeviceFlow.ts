@@ -279,7 +279,16 @@ export function isAccessTokenExpired(tokens: OAuthTokens, clock: Clock, skewMs =
   // The per-request case: only numbers cross (the module checks the clock reading).
   const expiresAt = knownExpiry(tokens);
   if (expiresAt !== undefined && typeof clock === "function" && Number.isFinite(skewMs)) {
-    return guardedSync(() => wasm.isExpiredAt(expiresAt, reading(clock), skewMs));
+    const now = reading(clock);
+    let answer: number;
+    try {
+      answer = wasm.isExpiredAt(expiresAt, now, skewMs);
+    } catch (e) {
+      throw asOAuthError(e);
+    }
+    if (answer !== 2) return answer === 1;
+    // An unusable clock reading: the full check throws its error (with the same reading).
+    return guardedSync(() => wasm.isAccessTokenExpired(tokens, () => now, skewMs));
   }
   return guardedSync(() => wasm.isAccessTokenExpired(tokens, clock, skewMs));
 }

@@ -296,12 +296,13 @@ fn expired_impl(tokens: &JsValue, clock: &JsValue, skew_ms: &JsValue) -> Result<
 }
 
 /// The expiry check when the host already holds the numbers: `expiresAt` and `skewMs` finite
-/// (checked by the caller), `reading` the clock's value as it returned it (checked here, `NaN`
-/// when it was not a number or the clock threw). Numbers only, so the call costs no object reads.
+/// (checked by the caller), `reading` the clock's value as it returned it (`NaN` when it was not
+/// a number or the clock threw). Numbers in, a number out (0: valid, 1: expired, 2: unusable
+/// reading, for which the caller runs the full check to get its error), so the call costs
+/// neither object reads nor a result object.
 #[wasm_bindgen(js_name = isExpiredAt)]
-pub fn is_expired_at(expires_at: f64, reading: f64, skew_ms: f64) -> Result<bool, JsValue> {
-    crate::is_access_token_expired(Some(expires_at), None, reading, skew_ms)
-        .map_err(|e| error_value(&e))
+pub fn is_expired_at(expires_at: f64, reading: f64, skew_ms: f64) -> u32 {
+    crate::expiry::is_expired_at(expires_at, reading, skew_ms).map_or(2, u32::from)
 }
 
 #[wasm_bindgen(js_name = decodeTokenClaims, unchecked_return_type = "TokenClaims")]

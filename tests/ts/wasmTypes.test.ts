@@ -56,3 +56,25 @@ test("values from the module are plain objects without undefined members", () =>
   assert.equal(Object.getPrototypeOf(headers), Object.prototype);
   assert.equal(hasUndefinedMember(headers), false);
 });
+
+test("isAccessTokenExpired with a known expiresAt (numbers only) reads the clock once, also when the reading is unusable", () => {
+  const T0 = 1_700_000_000_000;
+  const tokens = { accessToken: "at", tokenType: "Bearer", expiresAt: T0 + 60_000 };
+  for (const [now, expired] of [
+    [T0, true],
+    [T0 - 1, false],
+  ] as const) {
+    let calls = 0;
+    assert.equal(mod.isAccessTokenExpired(tokens, () => (calls++, now)), expired);
+    assert.equal(calls, 1);
+  }
+  for (const bad of [() => NaN, () => -1, () => "1700000000000" as unknown as number, () => { throw new Error("clock down"); }]) {
+    let calls = 0;
+    const clock = () => (calls++, bad());
+    assert.throws(
+      () => mod.isAccessTokenExpired(tokens, clock),
+      (e: unknown) => e instanceof mod.OAuthDeviceFlowError && e.code === "invalid_config" && /clock\(\)/.test(e.message),
+    );
+    assert.equal(calls, 1);
+  }
+});
