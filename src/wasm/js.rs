@@ -122,7 +122,7 @@ fn value_of(v: &JsValue, depth: usize) -> Option<Value> {
         .map(Value::Object)
 }
 
-fn not_data(what: &str) -> Error {
+pub(crate) fn not_data(what: &str) -> Error {
     Error::invalid_config(format!("{what} must be plain JSON-serialisable data"))
 }
 

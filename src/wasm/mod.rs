@@ -129,7 +129,30 @@ fn code_arg(v: &JsValue) -> Result<DeviceCode, Error> {
             "code must be the DeviceCode object requestDeviceCode returned",
         ));
     }
-    DeviceCode::from_json(&to_value(v, "code")?)
+    let text = match js::to_text(v, "code")? {
+        js::Text::Json(text) => text,
+        js::Text::Value(value) => return DeviceCode::from_json(&value),
+    };
+    // A waiting host polls with the same code every few seconds: validated once per text.
+    let cached = CODE.with(|c| {
+        c.borrow()
+            .as_ref()
+            .filter(|(t, _)| *t == text)
+            .map(|(_, code)| code.clone())
+    });
+    if let Some(code) = cached {
+        return Ok(code);
+    }
+    let value = js::read_json(&text).ok_or_else(|| js::not_data("code"))?;
+    let code = DeviceCode::from_json(&value)?;
+    CODE.with(|c| *c.borrow_mut() = Some((text, code.clone())));
+    Ok(code)
+}
+
+thread_local! {
+    /// The last device code validated, by its JSON text (as [`PROVIDERS`]).
+    static CODE: std::cell::RefCell<Option<(js_sys::JsString, DeviceCode)>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 #[wasm_bindgen(js_name = pollDeviceToken, unchecked_return_type = "Promise<PollResult>")]
