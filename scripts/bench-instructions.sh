@@ -2,7 +2,10 @@
 # `bash scripts/bench-instructions.sh [OP...]`: instructions per in-memory operation, module and
 # baseline, counted by valgrind's callgrind over the whole Node process (JIT and GC included):
 # (I(600 operations) - I(100 operations)) / 500. Load-independent, unlike the timings of
-# `npm run bench` on a shared machine. Takes about a minute per figure. Needs pkg/ built.
+# `npm run bench` on a shared machine. Node runs with --no-liftoff: the module is compiled once
+# at instantiation (so the difference cancels it) instead of tiering up in background threads at
+# some point between the two runs, which callgrind would count too. Takes about a minute per
+# figure. Needs pkg/ built.
 set -euo pipefail
 # shellcheck source=scripts/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -19,7 +22,7 @@ require("esbuild").build({
 });' "$out/ops.mjs"
 count() { # impl op n -> instructions of the whole process
   valgrind --tool=callgrind --smc-check=all-non-file --callgrind-out-file=/dev/null \
-    node "$out/ops.mjs" "$1" "$2" "$3" 2>&1 | sed -n 's/.*Collected : //p'
+    node --no-liftoff "$out/ops.mjs" "$1" "$2" "$3" 2>&1 | sed -n 's/.*Collected : //p'
 }
 echo "| operation | module instr/op | baseline instr/op | module/baseline |"
 echo "|---|---:|---:|---:|"
