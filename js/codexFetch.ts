@@ -11,7 +11,7 @@
  * request anywhere else is refused before the session is even asked. The retry decision is the
  * core's (`src/model_call.rs`); this file only carries it out.
  */
-import * as wasm from "../pkg/oauth_device_flow.js";
+import * as wasm from "./wasm.ts";
 import { OAuthDeviceFlowError } from "./oauthDeviceFlow.ts";
 import type { TokenSession } from "./tokenSession.ts";
 

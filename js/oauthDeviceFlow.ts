@@ -4,9 +4,12 @@
  *
  * All protocol logic runs in the WebAssembly module (`pkg/`); this file only declares the public
  * types, defines the error class, and wraps each export so that bad arguments reject (or, for the
- * synchronous helpers, throw) an `OAuthDeviceFlowError` instead of escaping as something else.
+ * synchronous helpers, throw) an `OAuthDeviceFlowError` instead of escaping as something else. It
+ * also steps the module's async operations itself (see `run`), so that a WebAssembly trap always
+ * surfaces here: every pending call then settles with a typed error and the module restarts.
  */
-import * as wasm from "../pkg/oauth_device_flow.js";
+import * as wasm from "./wasm.ts";
+import type { OperationResults } from "./wasmResults.ts";
 
 export type FetchLike = (
   url: string,
@@ -191,7 +194,16 @@ interface ErrorFields extends OAuthDeviceFlowErrorDetails {
   message: string;
 }
 
-wasm.setErrorFactory((f: ErrorFields) => new OAuthDeviceFlowError(f.code, f.message, f));
+const errorFactory = (f: ErrorFields) => new OAuthDeviceFlowError(f.code, f.message, f);
+wasm.setErrorFactory(errorFactory);
+
+/** What a call gets when the module trapped under it (out of memory, or a bug). */
+function trapError(): OAuthDeviceFlowError {
+  return new OAuthDeviceFlowError(
+    "invalid_config",
+    "The OAuth module failed internally (a WebAssembly trap, such as running out of memory); it was restarted: try again.",
+  );
+}
 
 /** Anything that is not our error (a bug, never expected) still surfaces as one, without detail. */
 function asOAuthError(e: unknown): OAuthDeviceFlowError {
@@ -199,19 +211,95 @@ function asOAuthError(e: unknown): OAuthDeviceFlowError {
   return new OAuthDeviceFlowError("invalid_config", "Unexpected internal failure in the OAuth module.");
 }
 
-async function guarded<T>(call: () => Promise<T>): Promise<T> {
+// A trap leaves the WebAssembly instance's state undefined (allocator, stack pointer, borrowed
+// cells), so the instance is never used again: every operation still pending on it fails with
+// the trap error, and the module is re-instantiated before the next call. The operations are
+// stepped from here (src/wasm/exec.rs), inside a `try`, so a trap always surfaces here.
+
+/** Rejecters of the operations pending on the current instance. */
+const pending = new Set<(e: OAuthDeviceFlowError) => void>();
+/** Counts instances: a step for an operation of an earlier instance is dropped. */
+let instance = 0;
+
+function recoverFromTrap(): void {
+  instance += 1;
+  const failing = [...pending];
+  pending.clear();
   try {
-    return await call();
-  } catch (e) {
-    throw asOAuthError(e);
+    wasm.scheduleReinit();
+  } catch {
+    // The flag is set by glue code around the export; a trap inside it leaves the next call to
+    // try again.
   }
+  try {
+    // The first call after the schedule runs on the fresh instance, which needs the factory.
+    wasm.setErrorFactory(errorFactory);
+  } catch {
+    // Nothing more to do here: the next call retries the restart.
+  }
+  for (const fail of failing) fail(trapError());
+}
+
+type Step = [state: number, value: unknown];
+
+/** Runs one module operation: steps it until it settles; a trap rejects it (and every other). */
+function run<K extends keyof OperationResults>(
+  _op: K,
+  start: (exports: Pick<typeof wasm, K>) => number,
+): Promise<OperationResults[K]> {
+  type T = OperationResults[K];
+  return new Promise<T>((resolve, reject) => {
+    const born = instance;
+    let done = false;
+    const fail = (e: OAuthDeviceFlowError) => {
+      if (done) return;
+      done = true;
+      pending.delete(fail);
+      reject(e);
+    };
+    let id: number;
+    try {
+      id = start(wasm);
+    } catch {
+      recoverFromTrap();
+      fail(trapError());
+      return;
+    }
+    pending.add(fail);
+    const step = (ok: boolean, value: unknown): void => {
+      if (done || born !== instance) return;
+      let out: Step;
+      try {
+        out = wasm.opStep(id, ok, value) as Step;
+      } catch {
+        recoverFromTrap();
+        return;
+      }
+      const [state, v] = out;
+      if (state === 0) {
+        (v as Promise<unknown>).then(
+          (r) => step(true, r),
+          (e: unknown) => step(false, e),
+        );
+        return;
+      }
+      done = true;
+      pending.delete(fail);
+      if (state === 1) resolve(v as T);
+      else reject(asOAuthError(v));
+    };
+    // The operation starts on the next microtask, as a promise-returning call would.
+    queueMicrotask(() => step(true, undefined));
+  });
 }
 
 function guardedSync<T>(call: () => T): T {
   try {
     return call();
   } catch (e) {
-    throw asOAuthError(e);
+    if (e instanceof OAuthDeviceFlowError) throw e;
+    recoverFromTrap();
+    throw trapError();
   }
 }
 
@@ -251,16 +339,16 @@ export function rfc8628Provider(opts: Omit<OAuthProvider, "kind">): OAuthProvide
 export const OPENAI_CODEX: Readonly<OAuthProvider> = Object.freeze(openaiCodexProvider());
 
 export function requestDeviceCode(provider: OAuthProvider, deps: DeviceFlowDeps): Promise<DeviceCode> {
-  return guarded(() => wasm.requestDeviceCode(provider, deps));
+  return run("requestDeviceCode", (m) => m.requestDeviceCode(provider, deps));
 }
 
 /** One poll; for openai-codex a successful poll also redeems the authorization code. */
 export function pollDeviceToken(provider: OAuthProvider, code: DeviceCode, deps: DeviceFlowDeps): Promise<PollResult> {
-  return guarded(() => wasm.pollDeviceToken(provider, code, deps));
+  return run("pollDeviceToken", (m) => m.pollDeviceToken(provider, code, deps));
 }
 
 export function waitForDeviceToken(provider: OAuthProvider, code: DeviceCode, deps: WaitDeps): Promise<OAuthTokens> {
-  return guarded(() => wasm.waitForDeviceToken(provider, code, deps));
+  return run("waitForDeviceToken", (m) => m.waitForDeviceToken(provider, code, deps));
 }
 
 export function refreshAccessToken(
@@ -268,11 +356,11 @@ export function refreshAccessToken(
   previous: string | OAuthTokens,
   deps: DeviceFlowDeps,
 ): Promise<OAuthTokens> {
-  return guarded(() => wasm.refreshAccessToken(provider, previous, deps));
+  return run("refreshAccessToken", (m) => m.refreshAccessToken(provider, previous, deps));
 }
 
 export function revokeToken(provider: OAuthProvider, token: string, deps: DeviceFlowDeps): Promise<void> {
-  return guarded(() => wasm.revokeToken(provider, token, deps));
+  return run("revokeToken", (m) => m.revokeToken(provider, token, deps));
 }
 
 export function isAccessTokenExpired(tokens: OAuthTokens, clock: Clock, skewMs = 60_000): boolean {
@@ -298,6 +386,7 @@ export function decodeTokenClaims(tokens: OAuthTokens): TokenClaims {
   try {
     return wasm.decodeTokenClaims(tokens);
   } catch {
+    recoverFromTrap();
     return {};
   }
 }

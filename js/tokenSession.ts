@@ -12,13 +12,19 @@
  * - `store.save` completes before the new access token is handed out; if it fails, the new
  *   tokens stay in memory and the next call saves them again instead of refreshing again;
  * - a dead refresh token latches the session into `reauth_required` with no further request
- *   until the store holds different tokens.
+ *   until the store holds different tokens;
+ * - a sign-in or sign-out is a `store.replace` (`signIn`/`signOut`), never a compare-and-swap
+ *   save, and a save the store drops (`false`) is never reported as success: the store is read
+ *   again and what it holds wins;
+ * - a refresh request that got no answer may have rotated the token at the server: its refresh
+ *   token is held back briefly while the store is re-read, and every store call is bounded
+ *   (`storeTimeoutMs`) so a hung store blocks no caller for good.
  *
  * This file holds only that state and the shared promise. Every decision with a protocol answer
  * (skew per provider kind, use/adopt/refresh, which failures mean "sign in again", the request
  * headers, the error messages) comes from the WebAssembly module (`src/session.rs`).
  */
-import * as wasm from "../pkg/oauth_device_flow.js";
+import * as wasm from "./wasm.ts";
 import {
   OAuthDeviceFlowError,
   isAccessTokenExpired,
@@ -30,12 +36,27 @@ import {
   type OAuthTokens,
 } from "./oauthDeviceFlow.ts";
 
-/** Where the session keeps the tokens between calls and processes. Every method is async. */
+/**
+ * Where the session keeps the tokens between calls and processes. Every method is async; the
+ * session bounds each call by `storeTimeoutMs`.
+ */
 export interface TokenStore {
   /** The current tokens, or `null` when nobody is signed in. */
   load(): Promise<OAuthTokens | null>;
-  /** Persists `next`, the refresh of `previous` (the set whose refresh token was just spent). */
-  save(next: OAuthTokens, previous: OAuthTokens): Promise<void>;
+  /**
+   * Compare-and-swap after a refresh: stores `next` only when the store still holds `previous`
+   * (same `accessToken` and `refreshToken`) or already holds `next`. Resolves `true` when `next`
+   * is stored, `false` when the save was dropped because the store holds something else (a
+   * sign-out or a newer sign-in wins). Rejects with a retryable `storage_error` when the store
+   * cannot be reached. The session treats exactly `false` as dropped (an older store resolving
+   * `undefined` counts as written).
+   */
+  save(next: OAuthTokens, previous: OAuthTokens): Promise<boolean>;
+  /**
+   * Sign-in (`tokens`) and sign-out (`null`): replaces whatever is stored, unconditionally, under
+   * the store's own lock when it has one; resolves only once durably written.
+   */
+  replace(tokens: OAuthTokens | null): Promise<void>;
   /**
    * Optional mutual exclusion across every holder of these tokens (processes, hosts): runs `fn`
    * alone and resolves or rejects with its outcome. The session refreshes only inside it.
@@ -52,6 +73,12 @@ export interface TokenSessionOptions {
   skewMs?: number;
   /** Bounds each refresh request. Default 30 000. */
   timeoutMs?: number;
+  /**
+   * Bounds each store call (`load`, `save`, `replace`, and `lock`'s wait before and after the
+   * session's function): a call that has not settled by then is a retryable `storage_error`.
+   * Default 60 000 (longer than the file store's lock wait).
+   */
+  storeTimeoutMs?: number;
 }
 
 export interface TokenSession {
@@ -65,21 +92,27 @@ export interface TokenSession {
    * the API rejected to be exact when other callers may already hold a newer one.
    */
   invalidate(accessToken?: string): void;
+  /**
+   * A new sign-in: `store.replace(tokens)`, then the session uses them (a `reauth_required`
+   * latch, refreshed tokens not yet saved and a pending `invalidate` are dropped). A refresh of
+   * the old login still running cannot overwrite them: its save is dropped by the store.
+   */
+  signIn(tokens: OAuthTokens): Promise<void>;
+  /** `store.replace(null)`, then the session forgets its tokens: later calls are `reauth_required`. */
+  signOut(): Promise<void>;
 }
 
-interface Decision {
-  step: "use" | "refresh" | "latched";
-  source?: "stored" | "held";
-}
+// The module's decisions, as their tsify-generated types (src/wasm/types.rs).
+type Decision = wasm.SessionDecision;
+type ErrorFields = wasm.ErrorFields;
 
-interface Failure {
-  code: OAuthErrorCode;
-  message: string;
-}
+type StoreStep = "load" | "save" | "lock" | "lock_skipped" | "replace";
+type StoreFault = "failed" | "unusable" | "timeout";
 
-type StoreStep = "load" | "save" | "lock" | "lock_skipped";
+const OPTION_NAMES: readonly string[] = ["provider", "fetch", "clock", "store", "skewMs", "timeoutMs", "storeTimeoutMs"];
 
-const OPTION_NAMES: readonly string[] = ["provider", "fetch", "clock", "store", "skewMs", "timeoutMs"];
+/** A bounded wait that ran out. */
+const TIMED_OUT: unique symbol = Symbol("timed out");
 
 function invalidConfig(message: string): OAuthDeviceFlowError {
   return new OAuthDeviceFlowError("invalid_config", message);
@@ -91,9 +124,34 @@ function asOAuthError(e: unknown): OAuthDeviceFlowError {
   return invalidConfig("Unexpected internal failure in the OAuth module.");
 }
 
-function storageError(step: StoreStep): OAuthDeviceFlowError {
-  const f: Failure | undefined = wasm.sessionFailure(step, undefined);
-  return f === undefined ? asOAuthError(undefined) : new OAuthDeviceFlowError(f.code, f.message);
+function fromFields(f: ErrorFields, cause?: OAuthDeviceFlowError): OAuthDeviceFlowError {
+  return new OAuthDeviceFlowError(f.code, f.message, {
+    retryable: f.retryable,
+    ...(f.retryAfterMs === undefined ? {} : { retryAfterMs: f.retryAfterMs }),
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/** A store error that says retrying cannot help (the file store's damaged file, for one). */
+function faultOf(e: unknown): StoreFault {
+  if (e === TIMED_OUT) return "timeout";
+  return e instanceof OAuthDeviceFlowError && !e.retryable ? "unusable" : "failed";
+}
+
+/** Node's transport error code (`ECONNREFUSED`, ...) from a rejected fetch, if any. */
+function transportCode(e: unknown): string | undefined {
+  const cause = (e as { cause?: unknown } | null)?.cause as { code?: unknown; errors?: Array<{ code?: unknown }> } | undefined;
+  const code = cause?.code ?? cause?.errors?.[0]?.code ?? (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** `p`, or TIMED_OUT once `ms` passed (a real timer, cleared when `p` settles first). */
+function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  return Promise.race([p, bound]).finally(() => clearTimeout(timer));
 }
 
 function checkOptions(options: unknown): asserts options is TokenSessionOptions {
@@ -110,10 +168,13 @@ function checkOptions(options: unknown): asserts options is TokenSessionOptions 
   if (typeof o["clock"] !== "function") throw invalidConfig("clock must be a function");
   const store = o["store"] as Record<string, unknown> | null | undefined;
   if (typeof store !== "object" || store === null) {
-    throw invalidConfig("store must be an object with load() and save()");
+    throw invalidConfig("store must be an object with load(), save() and replace()");
   }
   if (typeof store["load"] !== "function") throw invalidConfig("store.load must be a function");
   if (typeof store["save"] !== "function") throw invalidConfig("store.save must be a function");
+  if (typeof store["replace"] !== "function") {
+    throw invalidConfig("store.replace must be a function (sign-in and sign-out replace the stored tokens)");
+  }
   if (store["lock"] !== undefined && typeof store["lock"] !== "function") {
     throw invalidConfig("store.lock must be a function when set");
   }
@@ -124,20 +185,24 @@ function checkOptions(options: unknown): asserts options is TokenSessionOptions 
  * options; every later failure is a rejection of the call that met it.
  */
 export function createTokenSession(options: TokenSessionOptions): TokenSession {
-  let config: { kind: OAuthProvider["kind"]; skewMs: number; timeoutMs: number };
+  let config: wasm.SessionConfig;
   try {
     checkOptions(options);
-    config = wasm.sessionConfig(options.provider, options.skewMs, options.timeoutMs);
+    config = wasm.sessionConfig(options.provider, options.skewMs, options.timeoutMs, options.storeTimeoutMs);
   } catch (e) {
     throw asOAuthError(e);
   }
-  const session = new Session(options, config.kind, config.skewMs, config.timeoutMs);
+  const session = new Session(options, config.kind, config.skewMs, config.timeoutMs, config.storeTimeoutMs);
   return {
     getAccessToken: () => session.accessToken(),
     authHeaders: () => session.authHeaders(),
     invalidate: (accessToken?: string) => session.invalidate(accessToken),
+    signIn: (tokens: OAuthTokens) => session.signIn(tokens),
+    signOut: () => session.signOut(),
   };
 }
+
+type Refreshed = { ok: OAuthTokens } | { adopt: true } | { dead: OAuthDeviceFlowError };
 
 class Session {
   private readonly provider: OAuthProvider;
@@ -157,14 +222,22 @@ class Session {
   private handedOut: string | null = null;
   /** The refresh token this session last spent successfully: never spent again. */
   private spent: string | null = null;
+  /** A refresh token whose last request got no answer: not sent again before `retryAt`. */
+  private heldBack: { refreshToken: string; retryAt: number } | null = null;
   /** The one shared store read / refresh / save in progress. */
   private flight: Promise<OAuthTokens> | null = null;
+  /**
+   * Counts sign-ins and sign-outs: a flight that began before one still answers its own callers
+   * but no longer changes the session's state.
+   */
+  private generation = 0;
 
   constructor(
     options: TokenSessionOptions,
     private readonly kind: OAuthProvider["kind"],
     private readonly skewMs: number,
     private readonly timeoutMs: number,
+    private readonly storeTimeoutMs: number,
   ) {
     this.provider = options.provider;
     this.fetch = options.fetch;
@@ -198,6 +271,38 @@ class Session {
     if (token !== null) this.invalidated = token;
   }
 
+  async signIn(tokens: OAuthTokens): Promise<void> {
+    try {
+      wasm.sessionCheckTokens(tokens);
+      const copy = { ...tokens };
+      await this.storeCall("replace", () => this.store.replace({ ...copy }));
+      this.restart(copy);
+    } catch (e) {
+      throw asOAuthError(e);
+    }
+  }
+
+  async signOut(): Promise<void> {
+    try {
+      await this.storeCall("replace", () => this.store.replace(null));
+      this.restart(null);
+    } catch (e) {
+      throw asOAuthError(e);
+    }
+  }
+
+  /** After a sign-in or sign-out: only `held` survives; flights still running stop writing. */
+  private restart(held: OAuthTokens | null): void {
+    this.generation++;
+    this.flight = null;
+    this.held = held;
+    this.pending = null;
+    this.latch = null;
+    this.invalidated = null;
+    this.handedOut = null;
+    this.heldBack = null;
+  }
+
   /** Tokens ready to hand out: from memory when nothing is due, else from the shared flight. */
   private async tokens(): Promise<OAuthTokens> {
     // A flight that decided before an invalidate() may hand back the rejected token: one more
@@ -219,124 +324,198 @@ class Session {
   }
 
   private startFlight(): Promise<OAuthTokens> {
-    const flight: Promise<OAuthTokens> = this.fly().finally(() => {
+    const flight: Promise<OAuthTokens> = this.fly(this.generation).finally(() => {
       if (this.flight === flight) this.flight = null;
     });
     this.flight = flight;
     return flight;
   }
 
-  private async fly(): Promise<OAuthTokens> {
+  private async fly(gen: number): Promise<OAuthTokens> {
     const pending = this.pending;
     if (pending !== null) {
-      await this.underLock(() => this.persist(pending));
-      const ready = this.usableHeld();
+      const saved = await this.underLock(() => this.persist(pending, gen));
+      const ready = saved === "written" ? this.usableHeld() : null;
       if (ready !== null) return ready;
     }
     const stored = await this.load();
-    const first = this.decide(stored);
-    if (first.step !== "refresh") return this.settle(first, stored);
-    return this.underLock(() => this.refreshFlow(first, stored));
+    const first = this.decide(stored, gen);
+    if (first.step !== "refresh") return this.settle(first, stored, gen);
+    return this.underLock(() => this.refreshFlow(first, stored, gen));
   }
 
   /**
    * Inside the lock (when there is one): re-read the store, then refresh. After a dead refresh
-   * token the store is read once more: another holder may have refreshed meanwhile.
+   * token or a dropped save the store is read once more: another holder may have refreshed, or
+   * the host signed in or out, meanwhile.
    */
-  private async refreshFlow(first: Decision, firstStored: OAuthTokens | null): Promise<OAuthTokens> {
+  private async refreshFlow(first: Decision, firstStored: OAuthTokens | null, gen: number): Promise<OAuthTokens> {
     let decision = first;
     let stored = firstStored;
-    for (let attempt = 0; ; attempt++) {
-      if (attempt > 0 || this.store.lock !== undefined) {
+    let reread = this.store.lock !== undefined;
+    let dead: { error: OAuthDeviceFlowError; refreshToken: string | undefined } | null = null;
+    for (let round = 0; round < 4; round++) {
+      if (reread) {
         try {
           stored = await this.load();
         } catch (e) {
-          if (attempt > 0 && this.latch !== null) throw this.latch.error;
+          if (dead !== null) throw dead.error;
           throw e;
         }
-        decision = this.decide(stored);
-        if (decision.step !== "refresh") return this.settle(decision, stored);
+        decision = this.decide(stored, gen);
+        if (decision.step !== "refresh") return this.settle(decision, stored, gen);
       }
+      reread = true;
       const previous = decision.source === "held" ? this.held : stored;
       if (previous === null) throw invalidConfig("Unexpected internal failure in the OAuth module.");
-      try {
-        return await this.refresh(previous);
-      } catch (e) {
-        const dead = this.latch !== null && e === this.latch.error;
-        if (!dead || attempt > 0) throw e;
+      // A refresh token the server just called dead is never sent again in this flight.
+      if (dead !== null && dead.refreshToken === previous.refreshToken) throw dead.error;
+      const r = await this.refresh(previous, gen);
+      if ("ok" in r) return r.ok;
+      if ("dead" in r) {
+        if (dead !== null) throw r.dead;
+        dead = { error: r.dead, refreshToken: previous.refreshToken };
       }
     }
+    throw this.storeError("save", "failed");
   }
 
-  private async refresh(previous: OAuthTokens): Promise<OAuthTokens> {
+  private async refresh(previous: OAuthTokens, gen: number): Promise<Refreshed> {
+    const fate: { called: boolean; transportCode?: string } = { called: false };
+    const host = this.fetch;
+    const fetch: FetchLike = (url, init) => {
+      fate.called = true;
+      try {
+        return Promise.resolve(host.call(undefined, url, init)).catch((e: unknown) => {
+          fate.transportCode = transportCode(e);
+          throw e;
+        });
+      } catch (e) {
+        fate.transportCode = transportCode(e);
+        throw e;
+      }
+    };
+    const resent = this.heldBack !== null && this.heldBack.refreshToken === previous.refreshToken;
     let next: OAuthTokens;
     try {
-      next = await refreshAccessToken(this.provider, previous, {
-        fetch: this.fetch,
-        clock: this.clock,
-        timeoutMs: this.timeoutMs,
-      });
+      next = await refreshAccessToken(this.provider, previous, { fetch, clock: this.clock, timeoutMs: this.timeoutMs });
     } catch (e) {
       const cause = asOAuthError(e);
-      const f: Failure | undefined = wasm.sessionFailure("refresh", cause.code);
-      if (f === undefined) throw cause;
-      const error = new OAuthDeviceFlowError(f.code, f.message, { cause });
-      this.latch = { tokens: previous, error };
-      throw error;
+      let after: wasm.AfterRefreshFailure;
+      try {
+        const facts = { code: cause.code, status: cause.status, fate: fate.called ? "sent" : "not_sent", transportCode: fate.transportCode, resent };
+        after = wasm.sessionRefreshFailed(facts, this.clock, this.timeoutMs);
+      } catch {
+        throw cause;
+      }
+      if (after.step === "latch") {
+        const error = fromFields(after.error, cause);
+        if (gen === this.generation) this.latch = { tokens: previous, error };
+        return { dead: error };
+      }
+      if (after.step === "answer_lost" && previous.refreshToken !== undefined && gen === this.generation) {
+        this.heldBack = { refreshToken: previous.refreshToken, retryAt: after.retryAt };
+      }
+      throw cause;
     }
     this.spent = previous.refreshToken ?? null;
-    this.held = next;
-    this.invalidated = null;
     const pending = { next, previous };
-    this.pending = pending;
-    await this.persist(pending);
-    return next;
-  }
-
-  private async persist(p: { next: OAuthTokens; previous: OAuthTokens }): Promise<void> {
-    try {
-      await this.store.save(p.next, p.previous);
-    } catch {
-      throw storageError("save");
+    if (gen === this.generation) {
+      if (resent) this.heldBack = null;
+      this.held = next;
+      this.invalidated = null;
+      this.pending = pending;
     }
-    if (this.pending === p) this.pending = null;
+    const saved = await this.persist(pending, gen);
+    return saved === "written" ? { ok: next } : { adopt: true };
   }
 
-  private async load(): Promise<OAuthTokens | null> {
-    try {
-      return await this.store.load();
-    } catch {
-      throw storageError("load");
+  /**
+   * Saves refreshed tokens. A save the store dropped (`false`) is never reported as success: the
+   * store is read again and what it holds decides (see `src/session_store.rs`).
+   */
+  private async persist(p: { next: OAuthTokens; previous: OAuthTokens }, gen: number): Promise<"written" | "adopt"> {
+    const saved = await this.storeCall("save", () => this.store.save(p.next, p.previous));
+    const done = () => {
+      if (this.pending === p) this.pending = null;
+    };
+    if (saved !== false) {
+      done();
+      return "written";
     }
+    const stored = await this.load();
+    const after = wasm.sessionDroppedSave(stored, p.next, p.previous);
+    if (after.step === "written") {
+      done();
+      return "written";
+    }
+    if (after.step === "keep") throw fromFields(after.error);
+    done();
+    if (gen === this.generation && this.held === p.next) this.held = null;
+    if (after.step === "signed_out") throw fromFields(after.error);
+    return "adopt";
   }
 
-  private decide(stored: OAuthTokens | null): Decision {
+  private load(): Promise<OAuthTokens | null> {
+    return this.storeCall("load", () => this.store.load());
+  }
+
+  /** One store call, bounded by `storeTimeoutMs`; any failure becomes the session's own error. */
+  private async storeCall<T>(step: StoreStep, call: () => Promise<T>): Promise<T> {
+    let result: T | typeof TIMED_OUT;
+    try {
+      result = await within(Promise.resolve().then(call), this.storeTimeoutMs);
+    } catch (e) {
+      throw this.storeError(step, faultOf(e));
+    }
+    if (result === TIMED_OUT) throw this.storeError(step, "timeout");
+    return result;
+  }
+
+  private storeError(step: StoreStep, fault: StoreFault): OAuthDeviceFlowError {
+    const f = wasm.sessionStoreFailure(step, fault, this.storeTimeoutMs);
+    // Every step and fault the session passes has its fields; anything else is a bug.
+    return f === undefined ? asOAuthError(undefined) : fromFields(f);
+  }
+
+  private decide(stored: OAuthTokens | null, gen: number): Decision {
     const view = {
       stored,
       held: this.held,
       latched: this.latch?.tokens ?? null,
       invalidated: this.invalidated,
       spent: this.spent,
+      heldBack: this.heldBack,
     };
     const d: Decision = wasm.sessionDecide(view, this.clock, this.skewMs);
-    if (d.step !== "latched") this.latch = null; // the store holds different tokens now
+    // The store holds different tokens now.
+    if (d.step !== "latched" && gen === this.generation) this.latch = null;
     return d;
   }
 
   /** Acts on a decision that needs no refresh. */
-  private settle(d: Decision, stored: OAuthTokens | null): OAuthTokens {
+  private settle(d: Decision, stored: OAuthTokens | null, gen: number): OAuthTokens {
     if (d.step === "latched" && this.latch !== null) throw this.latch.error;
-    if (d.source === "stored" && stored !== null) this.held = stored;
-    if (this.held === null) throw invalidConfig("Unexpected internal failure in the OAuth module.");
-    return this.held;
+    const t = d.source === "stored" ? stored : this.held;
+    if (t === null) throw invalidConfig("Unexpected internal failure in the OAuth module.");
+    if (d.source === "stored" && gen === this.generation) this.held = t;
+    return t;
   }
 
-  /** Runs `fn` under `store.lock` when there is one; the outcome is `fn`'s own. */
+  /**
+   * Runs `fn` under `store.lock` when there is one; the outcome is `fn`'s own. The wait for
+   * `lock` to run `fn`, and for it to settle after `fn` ended, are each bounded by
+   * `storeTimeoutMs`.
+   */
   private async underLock<T>(fn: () => Promise<T>): Promise<T> {
     const lock = this.store.lock;
     if (lock === undefined) return fn();
     let run: Promise<T> | undefined;
     let gaveUp: OAuthDeviceFlowError | undefined;
+    let started!: () => void;
+    const start = new Promise<"started">((resolve) => {
+      started = () => resolve("started");
+    });
     const body = (): Promise<T> => {
       if (run === undefined && gaveUp !== undefined) {
         // Too late: the caller already has its error. Never refresh outside the caller's view.
@@ -344,15 +523,34 @@ class Session {
         late.catch(() => undefined);
         return late;
       }
-      return (run ??= fn());
+      if (run === undefined) {
+        run = fn();
+        started();
+      }
+      return run;
     };
-    try {
-      await lock.call(this.store, body);
-    } catch {
-      if (run === undefined) throw (gaveUp = storageError("lock"));
+    let lockFault: StoreFault | undefined;
+    const settled = Promise.resolve()
+      .then(() => lock.call(this.store, body))
+      .then(
+        () => "settled" as const,
+        (e: unknown) => {
+          lockFault = faultOf(e);
+          return "settled" as const;
+        },
+      );
+    const first = await within(Promise.race([start, settled]), this.storeTimeoutMs);
+    if (run === undefined) {
+      if (first === TIMED_OUT) throw (gaveUp = this.storeError("lock", "timeout"));
+      throw (gaveUp = lockFault === undefined ? this.storeError("lock_skipped", "failed") : this.storeError("lock", lockFault));
     }
-    if (run === undefined) throw (gaveUp = storageError("lock_skipped"));
-    return run;
+    const ran = run;
+    // fn's outcome stands whatever lock does afterwards; its release is waited for, boundedly.
+    await ran.then(
+      () => within(settled, this.storeTimeoutMs),
+      () => within(settled, this.storeTimeoutMs),
+    );
+    return ran;
   }
 }
 
@@ -361,22 +559,33 @@ export interface MemoryTokenStore extends TokenStore {
   lock<T>(fn: () => Promise<T>): Promise<T>;
 }
 
+const sameTokens = (a: OAuthTokens, b: OAuthTokens): boolean =>
+  a.accessToken === b.accessToken && a.refreshToken === b.refreshToken;
+
 /**
  * A store in this process's memory (tests, single-process hosts, or a cache in front of your
- * own persistence): `load` and `save` copy the token set, `lock` runs one function at a time.
+ * own persistence): `load` and `save` copy the token set, `save` is a compare-and-swap over
+ * `previous`, `replace` runs under `lock`, and `lock` runs one function at a time.
  */
 export function createMemoryStore(initial: OAuthTokens | null = null): MemoryTokenStore {
   let current: OAuthTokens | null = initial === null ? null : { ...initial };
   let tail: Promise<unknown> = Promise.resolve();
+  function lock<T>(fn: () => Promise<T>): Promise<T> {
+    const run = tail.then(() => fn());
+    tail = run.catch(() => undefined);
+    return run;
+  }
   return {
     load: async () => (current === null ? null : { ...current }),
-    save: async (next: OAuthTokens) => {
+    save: async (next: OAuthTokens, previous: OAuthTokens) => {
+      if (current === null || (!sameTokens(current, previous) && !sameTokens(current, next))) return false;
       current = { ...next };
+      return true;
     },
-    lock<T>(fn: () => Promise<T>): Promise<T> {
-      const run = tail.then(() => fn());
-      tail = run.catch(() => undefined);
-      return run;
-    },
+    replace: (tokens: OAuthTokens | null) =>
+      lock(async () => {
+        current = tokens === null ? null : { ...tokens };
+      }),
+    lock,
   };
 }

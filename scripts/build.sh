@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Builds the WebAssembly package into pkg/ (Node target, CommonJS glue + .d.ts):
-#   wasm-pack build --release --target nodejs --out-dir pkg --out-name oauth_device_flow
-# with node_modules/.bin first on PATH so that wasm-opt is the npm `binaryen` one.
-# Skips the build when pkg/ is newer than src/, Cargo.toml and Cargo.lock; --force rebuilds.
+# Builds the WebAssembly package into pkg/ (web target: ES module glue with `initSync` + .d.ts):
+#   wasm-pack build --release --target web --out-dir pkg --out-name oauth_device_flow
+# with node_modules/.bin first on PATH so that wasm-opt is the npm `binaryen` one, then writes the
+# per-runtime loaders of the .wasm next to it (scripts/wasm-loaders.mjs; package.json "imports"
+# picks one by condition as `#wasm-module`, and js/wasm.ts instantiates it).
+# Skips the wasm-pack run when pkg/ is newer than src/, Cargo.toml and Cargo.lock and was built for
+# the same target; --force rebuilds.
 # Runs scripts/setup.sh first unless the caller already did (OAUTH_SETUP_DONE=1).
 set -euo pipefail
 # shellcheck source=scripts/common.sh
@@ -26,7 +29,8 @@ if [[ "${OAUTH_SETUP_DONE:-}" != 1 ]]; then
 fi
 
 BUILD_STAMP="pkg/.build-stamp"
-PKG_FILES=("$WASM_FILE" "pkg/$OUT_NAME.js" "pkg/$OUT_NAME.d.ts" "pkg/package.json")
+TARGET="web"
+PKG_FILES=("$WASM_FILE" "pkg/$OUT_NAME.js" "pkg/$OUT_NAME.d.ts")
 
 # Prints the first input newer than the last successful build, or "" when pkg/ is up to date.
 stale_reason() {
@@ -34,6 +38,7 @@ stale_reason() {
   for f in "$BUILD_STAMP" "${PKG_FILES[@]}"; do
     [[ -f "$f" ]] || { echo "$f is missing"; return; }
   done
+  [[ "$(cat "$BUILD_STAMP")" == "target=$TARGET" ]] || { echo "pkg/ was built for another target"; return; }
   local inputs=(src Cargo.toml Cargo.lock)
   [[ -e build.rs ]] && inputs+=(build.rs)
   f="$(find "${inputs[@]}" -newer "$BUILD_STAMP" -print -quit 2>/dev/null || true)"
@@ -55,6 +60,7 @@ exclusive build
 reason="$(stale_reason)"
 if ((force == 0)) && [[ -z "$reason" ]]; then
   echo "build: skipped (pkg/ is newer than src/, Cargo.toml and Cargo.lock; --force rebuilds)"
+  node "$ROOT/scripts/wasm-loaders.mjs"
   print_size
   exit 0
 fi
@@ -68,16 +74,19 @@ echo "build: building pkg/ ($reason)"
 start="$(now)"
 start_epoch="$(date +%s.%N)"
 rm -f "$BUILD_STAMP" pkg/*.wasm-opt.wasm # leftovers of an interrupted wasm-opt run break the next one
-wasm-pack build --release --target nodejs --out-dir pkg --out-name "$OUT_NAME"
+wasm-pack build --release --target "$TARGET" --out-dir pkg --out-name "$OUT_NAME"
 
 for f in "${PKG_FILES[@]}"; do
   [[ -f "$f" ]] || die "wasm-pack finished but $f is missing"
 done
 # pkg/ is ignored by the repository's .gitignore already; wasm-pack's own "*" .gitignore only
-# hides pkg/ from tools that read .gitignore files (ripgrep, editors). pkg/package.json stays:
-# it has no "type" field, which keeps the CommonJS glue CommonJS under the root's "type": "module".
-rm -f pkg/.gitignore
+# hides pkg/ from tools that read .gitignore files (ripgrep, editors). wasm-pack's package.json
+# goes too: pkg/ is part of this package, not one of its own (the root's "type": "module" makes the
+# glue and the loaders ES modules, and the root's "imports" map applies to them).
+rm -f pkg/.gitignore pkg/package.json
+node "$ROOT/scripts/wasm-loaders.mjs"
 # Stamp with the build's start time, so a source edited during the build triggers the next one.
+echo "target=$TARGET" >"$BUILD_STAMP"
 touch -d "@$start_epoch" "$BUILD_STAMP"
 
 echo "build: done in $(elapsed "$start")"

@@ -91,11 +91,13 @@ sed 's#from "../../js/oauthDeviceFlow.ts";#from "oauth-device-flow-wasm";#' "$ty
   npm_install "$tarball" "${tools[@]}"
   echo "host-check: node --import tsx smoke.ts"
   clean node --import tsx smoke.ts
+  echo "host-check: node --import tsx stores.ts (the /redis and /postgres subpath entries)"
+  clean node --import tsx stores.ts
   echo "host-check: node smoke.mjs"
   clean node smoke.mjs
   echo "host-check: node smoke.cjs (require)"
   clean node smoke.cjs
-  echo "host-check: tsc -p tsconfig.json --strict --noEmit (nodenext: host.typecheck.ts, smoke.ts, smoke.cts)"
+  echo "host-check: tsc -p tsconfig.json --strict --noEmit (nodenext: host.typecheck.ts, smoke.ts, smoke.cts, stores.ts)"
   clean ./node_modules/.bin/tsc -p tsconfig.json --strict --noEmit
 )
 
@@ -105,7 +107,9 @@ tree="$scratch/host"
 mkdir -p "$tree/js/baseline" "$tree/pkg" "$tree/$FIXTURE"
 cp js/*.ts "$tree/js/" # the drop-in and its modules: the baseline takes its types from it
 cp js/baseline/*.ts "$tree/js/baseline/"
-cp pkg/package.json pkg/oauth_device_flow.js pkg/oauth_device_flow.d.ts "$tree/pkg/" # the baseline's types
+# The baseline's types: the glue, the loaders and the root's "type" and "imports" (#wasm-module).
+cp pkg/oauth_device_flow.js pkg/oauth_device_flow.d.ts pkg/wasm_module.* "$tree/pkg/"
+node -e 'const p = require("./package.json"); console.log(JSON.stringify({ private: true, type: p.type, imports: p.imports }, null, 2))' >"$tree/package.json"
 # The drop-in's own runtime dependency (the model call's SSE parser), where its modules resolve it.
 mkdir -p "$tree/node_modules"
 cp -r node_modules/eventsource-parser "$tree/node_modules/"

@@ -19,6 +19,10 @@ shift || true
 DEFAULT_FILES=(
   tests/ts/fileStore.multiprocess.test.ts
   tests/ts/fileStore.test.ts
+  tests/ts/redisStore.test.ts
+  tests/ts/redisStore.replicas.test.ts
+  tests/ts/postgresStore.test.ts
+  tests/ts/postgresStore.replicas.test.ts
   tests/ts/tokenSession.test.ts
   tests/ts/tokenSession.failures.test.ts
   tests/ts/wait.test.ts

@@ -2,8 +2,9 @@
 # The whole check, as run by `npm test` and by .ci/run. Stops at the first failing step:
 # setup, build, rustfmt, clippy (native), cargo test, clippy (wasm32), wasm-pack test --node,
 # tsc --noEmit, the TypeScript suites (tests/ts/*.test.ts under node's test runner, Debian's
-# Chromium installed first when absent), bench --quick, and scripts/host-check.sh (the npm package
-# installed in a clean project and dropped into the host fixture).
+# Chromium installed first when absent), bench --quick, scripts/host-check.sh (the npm package
+# installed in a clean project and dropped into the host fixture) and scripts/runtimes.sh (the
+# runtime matrix).
 #
 # The screen gets one line per step (what it counted, how long it took); a failing step prints its
 # failures and where its full log is. Every step's complete output is kept in target/test-logs/
@@ -88,6 +89,11 @@ else
   apt_ensure /usr/bin/chromium chromium | sed 's/^/      /'
 fi
 
+# The Redis and PostgreSQL store tests start private servers from Debian's packages (loopback, free
+# ports, temp data directories; stopped afterwards), installed here when absent (as root). Never skipped.
+apt_ensure redis-server redis-server | sed 's/^/      /'
+apt_ensure /usr/lib/postgresql/15/bin/postgres postgresql | sed 's/^/      /'
+
 # Node 20's `node --test DIR` only finds .js/.cjs/.mjs files, so the TS files are named by glob.
 shopt -s nullglob
 ts_tests=(tests/ts/*.test.ts)
@@ -118,5 +124,11 @@ step "bench --quick (size ceiling, flat memory)" "" node --expose-gc --import ts
 
 # The npm package as a host gets it: tarball installed without Rust, host fixture before/after swap.
 step "host-check (tarball in a clean project)" host_summary bash "$ROOT/scripts/host-check.sh"
+
+# The runtime matrix (scripts/runtimes.sh): the tarball installed by name in Node 20.19/22.12/24,
+# Deno, Bun, workerd (miniflare) and Chromium, smoke and flow each; entry types, publint, attw and
+# npm publish --dry-run. Its runtimes live in tests/runtimes/node_modules (installed on first use).
+runtimes_summary() { sed -n 's/^runtimes: passed: //p' "$1" | sed 's/, in [0-9.]*s$//' | tail -n 1; }
+step "runtime matrix (tarball in 7 runtimes)" runtimes_summary bash "$ROOT/scripts/runtimes.sh"
 
 echo "test: all $STEPS_OK steps passed in $(elapsed "$TEST_START")"

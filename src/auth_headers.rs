@@ -8,6 +8,7 @@ use crate::tokens::Tokens;
 
 pub fn codex_auth_headers(tokens: &Tokens) -> Result<Vec<(String, String)>, Error> {
     let access = tokens.access_token.expose();
+    crate::limits::check_len("tokens.accessToken", access, crate::limits::MAX_TOKEN_LEN)?;
     let valid_value = |v: &str| !v.is_empty() && !v.chars().any(|c| c.is_control());
     if !valid_value(access) {
         return Err(Error::invalid_config(

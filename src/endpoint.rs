@@ -14,6 +14,7 @@ pub fn check_endpoint(name: &str, url: &str) -> Result<(), Error> {
     if url.is_empty() {
         return Err(bad("it is empty"));
     }
+    crate::limits::check_len(name, url, crate::limits::MAX_URL_LEN)?;
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad("it contains whitespace or control characters"));
     }

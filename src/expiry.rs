@@ -21,6 +21,11 @@ pub fn is_access_token_expired(
             "skewMs must be a finite number of milliseconds",
         ));
     }
+    if expires_at.is_none() {
+        if let Some(access) = access_token {
+            crate::limits::check_len("tokens.accessToken", access, crate::limits::MAX_TOKEN_LEN)?;
+        }
+    }
     let expiry = expires_at.or_else(|| access_token.and_then(jwt::expires_at));
     Ok(expiry.is_some_and(|at| is_expired_at(at, now, skew_ms) == Some(true)))
 }

@@ -3,6 +3,7 @@
 
 use crate::error::Error;
 use crate::json::{number_like, Value};
+use crate::limits::{check_len, MAX_TOKEN_LEN};
 
 /// A required non-empty string of a reply (the first of `names` present wins, for aliases).
 pub(crate) fn reply_string(body: &Value, step: &str, names: &[&str]) -> Result<String, Error> {
@@ -46,21 +47,29 @@ pub(crate) fn expires_in(body: &Value) -> Option<f64> {
         .filter(|s| *s > 0.0 && *s <= 31_536_000.0)
 }
 
-/// A required non-empty string of a host object (`what` names the object, e.g. `code`).
+/// A required non-empty string of a host object (`what` names the object, e.g. `code`), at
+/// most [`MAX_TOKEN_LEN`] characters.
 pub(crate) fn input_string(v: &Value, what: &str, name: &str) -> Result<String, Error> {
     match v.get(name) {
-        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        Some(Value::String(s)) if !s.is_empty() => {
+            check_len(&format!("{what}.{name}"), s, MAX_TOKEN_LEN)?;
+            Ok(s.clone())
+        }
         _ => Err(Error::invalid_config(format!(
             "{what}.{name} must be a non-empty string"
         ))),
     }
 }
 
-/// An optional string of a host object: absent or `null` is `None`, `""` too.
+/// An optional string of a host object: absent or `null` is `None`, `""` too; at most
+/// [`MAX_TOKEN_LEN`] characters.
 pub(crate) fn input_opt_string(v: &Value, what: &str, name: &str) -> Result<Option<String>, Error> {
     match v.get(name) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok((!s.is_empty()).then(|| s.clone())),
+        Some(Value::String(s)) => {
+            check_len(&format!("{what}.{name}"), s, MAX_TOKEN_LEN)?;
+            Ok((!s.is_empty()).then(|| s.clone()))
+        }
         Some(_) => Err(Error::invalid_config(format!(
             "{what}.{name} must be a string when set"
         ))),

@@ -53,17 +53,44 @@ impl Value {
 
     /// Members in document order, duplicates removed (the last value wins, at the position of the
     /// first occurrence, as `JSON.parse` builds an object).
+    /// Linear in the number of members (an index by name), so a host object with a great many
+    /// members costs no more than reading it.
     pub fn members(&self) -> Vec<(&str, &Value)> {
         let mut out: Vec<(&str, &Value)> = Vec::new();
         if let Value::Object(members) = self {
+            let mut index: std::collections::HashMap<&str, usize> =
+                std::collections::HashMap::with_capacity(members.len());
             for (k, v) in members {
-                match out.iter_mut().find(|(key, _)| *key == k.as_str()) {
-                    Some(slot) => slot.1 = v,
-                    None => out.push((k.as_str(), v)),
+                match index.get(k.as_str()) {
+                    Some(&at) => {
+                        if let Some(slot) = out.get_mut(at) {
+                            slot.1 = v;
+                        }
+                    }
+                    None => {
+                        index.insert(k.as_str(), out.len());
+                        out.push((k.as_str(), v));
+                    }
                 }
             }
         }
         out
+    }
+
+    /// The number of distinct member names, counting no further than `limit + 1`.
+    pub fn member_count_up_to(&self, limit: usize) -> usize {
+        let mut seen: Vec<&str> = Vec::new();
+        if let Value::Object(members) = self {
+            for (k, _) in members {
+                if !seen.contains(&k.as_str()) {
+                    seen.push(k.as_str());
+                    if seen.len() > limit {
+                        break;
+                    }
+                }
+            }
+        }
+        seen.len()
     }
 }
 

@@ -16,8 +16,12 @@ const URL_SAFE_ANY_PADDING: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-/// The payload of a compact JWS, if it is one.
+/// The payload of a compact JWS, if it is one. A token longer than any reply could carry
+/// ([`crate::limits::MAX_TOKEN_LEN`]) has none.
 pub fn payload(token: &str) -> Option<Value> {
+    if crate::limits::check_len("token", token, crate::limits::MAX_TOKEN_LEN).is_err() {
+        return None;
+    }
     let mut parts = token.split('.');
     let (_header, body, _sig) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() {

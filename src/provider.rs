@@ -4,7 +4,12 @@
 
 use crate::endpoint::check_endpoint;
 use crate::error::{Error, ErrorCode};
+use crate::header_rules::{check_headers, printable};
 use crate::json::{ObjectWriter, Value};
+use crate::limits::{
+    check_len, js_length, MAX_CLIENT_ID_LEN, MAX_CLIENT_SECRET_LEN, MAX_ENTRIES,
+    MAX_HEADERS_TOTAL_LEN, MAX_NAME_LEN, MAX_SCOPE_LEN, MAX_URL_LEN, MAX_VALUE_LEN,
+};
 use crate::secret::Secret;
 
 pub const OPENAI_ISSUER: &str = "https://auth.openai.com";
@@ -64,8 +69,6 @@ pub struct Provider {
     pub headers: Vec<(String, String)>,
 }
 
-/// Headers the module sets itself; a provider may not override them.
-const RESERVED_HEADERS: [&str; 3] = ["accept", "content-type", "authorization"];
 /// Fields of the device authorization request that `extraParams` may not repeat.
 const STANDARD_DEVICE_FIELDS: [&str; 3] = ["client_id", "client_secret", "scope"];
 
@@ -88,12 +91,12 @@ impl Provider {
                 ))
             }
         };
-        let client_id = required_string(v, "clientId")?;
+        let client_id = required_string(v, "clientId", MAX_CLIENT_ID_LEN)?;
         let url = |field: &str, required: bool| -> Result<Option<String>, Error> {
             let value = if required {
-                Some(required_string(v, field)?)
+                Some(required_string(v, field, MAX_URL_LEN)?)
             } else {
-                optional_string(v, field)?
+                optional_string(v, field, MAX_URL_LEN)?
             };
             if let Some(u) = &value {
                 check_endpoint(&format!("provider.{field}"), u)?;
@@ -108,8 +111,9 @@ impl Provider {
         let redirect_uri = url("redirectUri", codex)?;
         let verification_uri = url("verificationUri", codex)?;
         let revocation_endpoint = url("revocationEndpoint", false)?;
-        let scope = optional_string(v, "scope")?;
-        let client_secret = optional_string(v, "clientSecret")?.map(Secret::new);
+        let scope = optional_string(v, "scope", MAX_SCOPE_LEN)?;
+        let client_secret =
+            optional_string(v, "clientSecret", MAX_CLIENT_SECRET_LEN)?.map(Secret::new);
         let client_auth = match v.get("clientAuth") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s == "none" => Some(ClientAuth::None),
@@ -123,6 +127,15 @@ impl Provider {
         };
         let extra_params = string_map(v, "extraParams")?;
         let headers = string_map(v, "headers")?;
+        let total: usize = headers
+            .iter()
+            .map(|(k, v)| js_length(k) + js_length(v))
+            .sum();
+        if total > MAX_HEADERS_TOTAL_LEN {
+            return Err(Error::invalid_config(format!(
+                "provider.headers are too long: at most {MAX_HEADERS_TOTAL_LEN} characters of names and values in total"
+            )));
+        }
 
         let provider = Provider {
             kind,
@@ -140,7 +153,7 @@ impl Provider {
             headers,
         };
         provider.check_kind_rules()?;
-        provider.check_headers()?;
+        check_headers(&provider.headers)?;
         Ok(provider)
     }
 
@@ -205,39 +218,6 @@ impl Provider {
         Ok(())
     }
 
-    fn check_headers(&self) -> Result<(), Error> {
-        for (i, (name, value)) in self.headers.iter().enumerate() {
-            let lower = name.to_ascii_lowercase();
-            if RESERVED_HEADERS.contains(&lower.as_str()) {
-                return Err(Error::invalid_config(format!(
-                    "provider.headers may not set {name}: the module sets Accept, Content-Type and Authorization itself"
-                )));
-            }
-            if name.is_empty() || !name.bytes().all(is_token_byte) {
-                return Err(Error::invalid_config(format!(
-                    "provider.headers has an invalid header name \"{}\"",
-                    printable(name)
-                )));
-            }
-            if value.chars().any(|c| matches!(c, '\r' | '\n' | '\0')) {
-                return Err(Error::invalid_config(format!(
-                    "provider.headers[{name}] contains a line break or NUL"
-                )));
-            }
-            if self
-                .headers
-                .iter()
-                .skip(i + 1)
-                .any(|(other, _)| other.eq_ignore_ascii_case(name))
-            {
-                return Err(Error::invalid_config(format!(
-                    "provider.headers names {name} twice (header names are case-insensitive)"
-                )));
-            }
-        }
-        Ok(())
-    }
-
     /// The provider as the plain object the contract's factories return.
     pub fn to_json(&self) -> String {
         let pairs = |items: &[(String, String)]| {
@@ -290,7 +270,8 @@ pub fn openai_codex_provider(opts: &Value) -> Result<Provider, Error> {
         &["issuer", "clientId", "headers"],
         "openaiCodexProvider",
     )?;
-    let issuer = optional_string(opts, "issuer")?.unwrap_or_else(|| OPENAI_ISSUER.to_owned());
+    let issuer =
+        optional_string(opts, "issuer", MAX_URL_LEN)?.unwrap_or_else(|| OPENAI_ISSUER.to_owned());
     let issuer = issuer.trim_end_matches('/');
     check_endpoint("issuer", issuer)?;
     if issuer.contains(['?', '#']) {
@@ -298,8 +279,8 @@ pub fn openai_codex_provider(opts: &Value) -> Result<Provider, Error> {
             "issuer may not have a query or fragment",
         ));
     }
-    let client_id =
-        optional_string(opts, "clientId")?.unwrap_or_else(|| OPENAI_CODEX_CLIENT_ID.to_owned());
+    let client_id = optional_string(opts, "clientId", MAX_CLIENT_ID_LEN)?
+        .unwrap_or_else(|| OPENAI_CODEX_CLIENT_ID.to_owned());
     let mut members = vec![
         ("kind".to_owned(), Value::String("openai-codex".into())),
         ("clientId".to_owned(), Value::String(client_id)),
@@ -378,15 +359,6 @@ fn reject_unknown(opts: &Value, known: &[&str], factory: &str) -> Result<(), Err
     }
 }
 
-/// A name from the host, shown in a message: control characters dropped, at most 64 characters.
-fn printable(name: &str) -> String {
-    name.chars().filter(|c| !c.is_control()).take(64).collect()
-}
-
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
 fn type_error(field: &str, what: &str) -> Error {
     Error::new(
         ErrorCode::InvalidConfig,
@@ -394,34 +366,53 @@ fn type_error(field: &str, what: &str) -> Error {
     )
 }
 
-fn required_string(v: &Value, field: &str) -> Result<String, Error> {
+fn required_string(v: &Value, field: &str, cap: usize) -> Result<String, Error> {
     match v.get(field) {
-        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        Some(Value::String(s)) if !s.is_empty() => {
+            check_len(&format!("provider.{field}"), s, cap)?;
+            Ok(s.clone())
+        }
         _ => Err(type_error(field, "a non-empty string")),
     }
 }
 
-fn optional_string(v: &Value, field: &str) -> Result<Option<String>, Error> {
+fn optional_string(v: &Value, field: &str, cap: usize) -> Result<Option<String>, Error> {
     match v.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+        Some(Value::String(s)) if !s.is_empty() => {
+            check_len(&format!("provider.{field}"), s, cap)?;
+            Ok(Some(s.clone()))
+        }
         Some(_) => Err(type_error(field, "a non-empty string when set")),
     }
 }
 
+/// `headers` or `extraParams`: at most [`MAX_ENTRIES`] string members, names and values within
+/// their caps (checked in order, before anything else is done with them).
 fn string_map(v: &Value, field: &str) -> Result<Vec<(String, String)>, Error> {
     match v.get(field) {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(obj @ Value::Object(_)) => obj
-            .members()
-            .into_iter()
-            .map(|(k, val)| match val {
-                Value::String(s) => Ok((k.to_owned(), s.clone())),
-                _ => Err(Error::invalid_config(format!(
-                    "provider.{field}.{k} must be a string"
-                ))),
-            })
-            .collect(),
+        Some(obj @ Value::Object(_)) => {
+            if obj.member_count_up_to(MAX_ENTRIES) > MAX_ENTRIES {
+                return Err(Error::invalid_config(format!(
+                    "provider.{field} has more than {MAX_ENTRIES} members"
+                )));
+            }
+            obj.members()
+                .into_iter()
+                .map(|(k, val)| match val {
+                    Value::String(s) => {
+                        check_len(&format!("a name in provider.{field}"), k, MAX_NAME_LEN)?;
+                        check_len(&format!("a value in provider.{field}"), s, MAX_VALUE_LEN)?;
+                        Ok((k.to_owned(), s.clone()))
+                    }
+                    _ => Err(Error::invalid_config(format!(
+                        "provider.{field}.{} must be a string",
+                        printable(k)
+                    ))),
+                })
+                .collect()
+        }
         Some(_) => Err(type_error(field, "an object of strings")),
     }
 }

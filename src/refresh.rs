@@ -6,6 +6,7 @@ use crate::classify::{classify, Reply, ReplyContext};
 use crate::error::Error;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::json::Value;
+use crate::limits::{check_len, MAX_TOKEN_LEN};
 use crate::provider::{Provider, ProviderKind};
 use crate::request;
 use crate::secret::Secret;
@@ -22,10 +23,13 @@ pub struct RefreshInput {
 impl RefreshInput {
     pub fn from_json(v: &Value) -> Result<RefreshInput, Error> {
         match v {
-            Value::String(s) if !s.is_empty() => Ok(RefreshInput {
-                refresh_token: Secret::new(s.clone()),
-                previous: None,
-            }),
+            Value::String(s) if !s.is_empty() => {
+                check_len("previous (the refresh token)", s, MAX_TOKEN_LEN)?;
+                Ok(RefreshInput {
+                    refresh_token: Secret::new(s.clone()),
+                    previous: None,
+                })
+            }
             Value::Object(_) => {
                 let tokens = Tokens::from_json(v)?;
                 let refresh_token = tokens.refresh_token.clone().ok_or_else(|| {

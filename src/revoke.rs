@@ -19,6 +19,7 @@ pub fn revocation_request(p: &Provider, token: &Secret) -> Result<HttpRequest, E
     if t.is_empty() {
         return Err(Error::invalid_config("token must be a non-empty string"));
     }
+    crate::limits::check_len("token", t, crate::limits::MAX_TOKEN_LEN)?;
     Ok(match p.kind {
         ProviderKind::OpenAiCodex => request::json(
             p,

@@ -19,6 +19,15 @@ use crate::tokens::Tokens;
 pub const OPENAI_CODEX_SKEW_MS: f64 = 300_000.0;
 /// The refresh request's default timeout: one hung request must not block every waiting caller.
 pub const DEFAULT_REFRESH_TIMEOUT_MS: f64 = 30_000.0;
+/// The default bound on each store call (`load`, `save`, `replace`, and `lock`'s wait before and
+/// after the session's function): longer than the file store's 40 s lock wait, so a store's own
+/// bound ends a wait first and this one only ends calls that would never settle.
+pub const DEFAULT_STORE_TIMEOUT_MS: f64 = 60_000.0;
+/// After a refresh request that got no answer, the same refresh token is not sent again for
+/// `min(timeoutMs, this)`. Short on purpose: if the first request never reached the server, a
+/// retry is the only way to keep the login, and waiting longer only lets a slow first request
+/// win the race.
+pub const LOST_ANSWER_BACKOFF_MAX_MS: f64 = 5_000.0;
 
 /// The skew a session uses when the host gives none.
 pub fn default_skew_ms(kind: ProviderKind) -> f64 {
@@ -34,6 +43,7 @@ pub struct SessionConfig {
     pub kind: ProviderKind,
     pub skew_ms: f64,
     pub timeout_ms: f64,
+    pub store_timeout_ms: f64,
 }
 
 impl SessionConfig {
@@ -41,6 +51,7 @@ impl SessionConfig {
         kind: ProviderKind,
         skew_ms: Option<f64>,
         timeout_ms: Option<f64>,
+        store_timeout_ms: Option<f64>,
     ) -> Result<SessionConfig, Error> {
         let skew_ms = match skew_ms {
             None => default_skew_ms(kind),
@@ -60,10 +71,20 @@ impl SessionConfig {
                 ))
             }
         };
+        let store_timeout_ms = match store_timeout_ms {
+            None => DEFAULT_STORE_TIMEOUT_MS,
+            Some(t) if t.is_finite() && t > 0.0 => t,
+            Some(_) => {
+                return Err(Error::invalid_config(
+                    "storeTimeoutMs must be a positive number of milliseconds",
+                ))
+            }
+        };
         Ok(SessionConfig {
             kind,
             skew_ms,
             timeout_ms,
+            store_timeout_ms,
         })
     }
 
@@ -72,6 +93,7 @@ impl SessionConfig {
             .string("kind", self.kind.as_str())
             .number("skewMs", self.skew_ms)
             .number("timeoutMs", self.timeout_ms)
+            .number("storeTimeoutMs", self.store_timeout_ms)
             .finish()
     }
 }
@@ -106,44 +128,133 @@ pub fn reauth_after(cause: ErrorCode) -> Option<Error> {
     })
 }
 
-/// The store call that failed.
+/// What the session saw of the refresh request before it failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StoreStep {
-    Load,
-    Save,
-    Lock,
-    /// `lock` settled without ever running the session's function.
-    LockSkipped,
+pub enum RequestFate {
+    /// `fetch` was never called (validation, a bad clock, ...).
+    NotSent,
+    /// `fetch` rejected with a transport error that proves no request left (connection refused,
+    /// name not resolved, TLS handshake refused): see [`request_never_left`].
+    NeverLeft,
+    /// `fetch` was called and anything may have happened at the server.
+    Sent,
 }
 
-impl StoreStep {
-    pub fn parse(s: &str) -> Option<StoreStep> {
-        match s {
-            "load" => Some(StoreStep::Load),
-            "save" => Some(StoreStep::Save),
-            "lock" => Some(StoreStep::Lock),
-            "lock_skipped" => Some(StoreStep::LockSkipped),
-            _ => None,
+/// Transport error codes (Node's `error.cause.code`) that prove the request never reached the
+/// server: the connection or the TLS handshake failed before a byte of the request was sent.
+pub fn request_never_left(transport_code: &str) -> bool {
+    matches!(
+        transport_code,
+        "ECONNREFUSED"
+            | "ENOTFOUND"
+            | "EAI_AGAIN"
+            | "EAI_NONAME"
+            | "ENETUNREACH"
+            | "EHOSTUNREACH"
+            | "EADDRNOTAVAIL"
+            | "UND_ERR_CONNECT_TIMEOUT"
+    ) || transport_code.contains("CERT")
+        || transport_code.starts_with("ERR_TLS_")
+        || transport_code.starts_with("UNABLE_TO_")
+}
+
+/// A failed refresh as the session saw it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RefreshFailure {
+    pub code: ErrorCode,
+    /// The reply's HTTP status, when there was one.
+    pub status: Option<u16>,
+    pub fate: RequestFate,
+    /// The refresh token just sent had already been sent once without an answer.
+    pub resent_after_lost_answer: bool,
+}
+
+/// What the session does after a failed refresh.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AfterRefreshFailure {
+    /// The refresh token is dead: reject with this `reauth_required` error (the refresh error
+    /// as its `cause`) and latch.
+    Latch(Error),
+    /// The request left and no usable answer came back, so the server may have rotated the
+    /// refresh token: pass the error through, and do not send the same refresh token again
+    /// before `retry_at` (epoch ms); re-read the store first (another holder may have saved
+    /// newer tokens meanwhile).
+    AnswerLost { retry_at: f64 },
+    /// Nothing happened to the token (not sent, refused, or the server answered with a
+    /// failure): pass the error through; the next call may refresh at once.
+    PassThrough,
+}
+
+impl AfterRefreshFailure {
+    pub fn to_json(&self) -> String {
+        let w = crate::json::ObjectWriter::new();
+        match self {
+            AfterRefreshFailure::Latch(e) => w.string("step", "latch").raw("error", &e.to_json()),
+            AfterRefreshFailure::AnswerLost { retry_at } => {
+                w.string("step", "answer_lost").number("retryAt", *retry_at)
+            }
+            AfterRefreshFailure::PassThrough => w.string("step", "pass"),
         }
+        .finish()
     }
 }
 
-/// `storage_error` for a failed store call. The store's own error is not quoted: it may carry
-/// the tokens it failed to write.
-pub fn storage_error(step: StoreStep) -> Error {
-    let message = match step {
-        StoreStep::Load => "The token store's load() failed; try again.",
-        StoreStep::Save => {
-            "The token store's save() failed. The new tokens are kept in memory and the next call \
-             saves them again before using them (the old refresh token is already spent)."
+/// The request may have been carried out by the server although the session got no usable
+/// answer: it left (`fetch` was called and did not fail before connecting) and the failure is
+/// the absence of an answer (`network_error`: a timeout or a broken connection), an answer
+/// nobody can read (`invalid_response`), or a gateway that lost the server's answer (502, 504).
+/// A server's own refusal (4xx, 500, 503, 429) or a redirect says the refresh did not happen.
+pub fn answer_lost(f: &RefreshFailure) -> bool {
+    f.fate == RequestFate::Sent
+        && match f.code {
+            ErrorCode::NetworkError | ErrorCode::InvalidResponse => true,
+            ErrorCode::ServerError => matches!(f.status, Some(502 | 504)),
+            _ => false,
         }
-        StoreStep::Lock => "The token store's lock() failed before running the session; try again.",
-        StoreStep::LockSkipped => {
-            "The token store's lock() settled without running the session's function; it must \
-             call it and return its result."
+}
+
+/// How long the same refresh token is held back after a request that got no answer.
+pub fn lost_answer_backoff_ms(timeout_ms: f64) -> f64 {
+    timeout_ms.min(LOST_ANSWER_BACKOFF_MAX_MS)
+}
+
+/// Latch, hold the refresh token back, or pass the error through.
+pub fn after_refresh_failure(f: &RefreshFailure, now: f64, timeout_ms: f64) -> AfterRefreshFailure {
+    if let Some(reauth) = reauth_after(f.code) {
+        if !f.resent_after_lost_answer {
+            return AfterRefreshFailure::Latch(reauth);
         }
-    };
-    Error::new(ErrorCode::StorageError, message)
+        let cause = f.code;
+        return AfterRefreshFailure::Latch(Error::new(
+            ErrorCode::ReauthRequired,
+            format!(
+                "The server rejected the refresh token ({cause}) after an earlier refresh with it \
+                 got no answer: the server had most likely carried that refresh out and its new \
+                 tokens never arrived. Sign in again. No further refresh is attempted until the \
+                 token store holds different tokens."
+            ),
+        ));
+    }
+    if answer_lost(f) {
+        return AfterRefreshFailure::AnswerLost {
+            retry_at: now + lost_answer_backoff_ms(timeout_ms),
+        };
+    }
+    AfterRefreshFailure::PassThrough
+}
+
+/// The refresh token is held back after a lost answer: the call rejects without a request.
+pub fn held_back_after_lost_answer(wait_ms: f64) -> Error {
+    Error::new(
+        ErrorCode::NetworkError,
+        format!(
+            "The last refresh request got no answer and may have been carried out by the server; \
+             the same refresh token is sent again in {} ms unless the token store holds newer \
+             tokens by then.",
+            wait_ms.ceil()
+        ),
+    )
+    .with_retry_after(Some(wait_ms.ceil()))
 }
 
 /// No tokens in the store: nobody has signed in (or the host signed out).
@@ -219,6 +330,16 @@ pub struct SessionView<'a> {
     pub invalidated_access: Option<&'a str>,
     /// The refresh token this session last spent successfully.
     pub spent_refresh: Option<&'a str>,
+    /// A refresh token whose last request got no answer, held back until `retry_at`.
+    pub held_back: Option<HeldBack<'a>>,
+}
+
+/// A refresh token held back after a request that got no answer.
+#[derive(Clone, Copy, Debug)]
+pub struct HeldBack<'a> {
+    pub refresh_token: &'a str,
+    /// Epoch ms; from then on the token may be sent again.
+    pub retry_at: f64,
 }
 
 /// Two token sets are "the same" for the session when their access and refresh tokens match.
@@ -229,6 +350,9 @@ pub fn same_tokens(a: &Tokens, b: &Tokens) -> bool {
 /// Use, adopt or refresh. Reads: the store wins over memory (someone else may have refreshed,
 /// or signed in again), except when it hands back a refresh token this session already spent
 /// while memory holds its successor: that copy is stale and spending it again would be reuse.
+/// A refresh token whose last request got no answer is not sent again before its `retry_at`
+/// (`network_error` with `retry_after_ms`, no request); tokens the store holds instead of it
+/// are used or refreshed as usual.
 pub fn decide(view: &SessionView<'_>, now: f64, skew_ms: f64) -> Result<Decision, Error> {
     let stored = match (view.stored, view.latched) {
         (Some(s), Some(l)) if same_tokens(s, l) => return Ok(Decision::Latched),
@@ -252,8 +376,14 @@ pub fn decide(view: &SessionView<'_>, now: f64, skew_ms: f64) -> Result<Decision
     if !rejected && !is_access_token_expired(tokens.expires_at, Some(access), now, skew_ms)? {
         return Ok(Decision::Use(source));
     }
-    if tokens.refresh_token.is_none() {
-        return Err(no_refresh_token());
+    let refresh = match &tokens.refresh_token {
+        None => return Err(no_refresh_token()),
+        Some(r) => r.expose(),
+    };
+    if let Some(h) = view.held_back {
+        if h.refresh_token == refresh && now < h.retry_at {
+            return Err(held_back_after_lost_answer(h.retry_at - now));
+        }
     }
     Ok(Decision::Refresh(source))
 }
@@ -319,26 +449,33 @@ mod tests {
 
     #[test]
     fn config_applies_defaults_and_keeps_valid_values() {
-        let c = SessionConfig::new(ProviderKind::OpenAiCodex, None, None).unwrap_or_else(|e| {
-            panic!("{e}");
-        });
-        assert_eq!((c.skew_ms, c.timeout_ms), (300_000.0, 30_000.0));
+        let c = SessionConfig::new(ProviderKind::OpenAiCodex, None, None, None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (c.skew_ms, c.timeout_ms, c.store_timeout_ms),
+            (300_000.0, 30_000.0, 60_000.0)
+        );
         assert_eq!(
             c.to_json(),
-            r#"{"kind":"openai-codex","skewMs":300000,"timeoutMs":30000}"#
+            r#"{"kind":"openai-codex","skewMs":300000,"timeoutMs":30000,"storeTimeoutMs":60000}"#
         );
-        let c = SessionConfig::new(ProviderKind::Rfc8628, Some(0.0), Some(5.0));
-        assert_eq!(c.map(|c| (c.skew_ms, c.timeout_ms)), Ok((0.0, 5.0)));
+        let c = SessionConfig::new(ProviderKind::Rfc8628, Some(0.0), Some(5.0), Some(7.0));
+        assert_eq!(
+            c.map(|c| (c.skew_ms, c.timeout_ms, c.store_timeout_ms)),
+            Ok((0.0, 5.0, 7.0))
+        );
     }
 
     #[test]
     fn config_refuses_negative_or_non_finite_skew_and_non_positive_timeout() {
         for skew in [-1.0, f64::NAN, f64::INFINITY] {
-            let e = SessionConfig::new(ProviderKind::Rfc8628, Some(skew), None);
+            let e = SessionConfig::new(ProviderKind::Rfc8628, Some(skew), None, None);
             assert_eq!(e.map_err(|e| e.code), Err(ErrorCode::InvalidConfig));
         }
         for t in [0.0, -5.0, f64::NAN, f64::INFINITY] {
-            let e = SessionConfig::new(ProviderKind::Rfc8628, None, Some(t));
+            let e = SessionConfig::new(ProviderKind::Rfc8628, None, Some(t), None);
+            assert_eq!(e.map_err(|e| e.code), Err(ErrorCode::InvalidConfig));
+            let e = SessionConfig::new(ProviderKind::Rfc8628, None, None, Some(t));
             assert_eq!(e.map_err(|e| e.code), Err(ErrorCode::InvalidConfig));
         }
     }
@@ -364,17 +501,6 @@ mod tests {
                 assert!(e.message.contains(code.as_str()), "{}", e.message);
             }
         }
-    }
-
-    #[test]
-    fn store_failures_are_retryable_storage_errors() {
-        for name in ["load", "save", "lock", "lock_skipped"] {
-            let step = StoreStep::parse(name).unwrap_or_else(|| panic!("{name}"));
-            let e = storage_error(step);
-            assert_eq!(e.code, ErrorCode::StorageError);
-            assert!(e.retryable());
-        }
-        assert_eq!(StoreStep::parse("other"), None);
     }
 
     #[test]
@@ -565,6 +691,182 @@ mod tests {
         );
     }
 
+    fn failure(code: ErrorCode, status: Option<u16>, fate: RequestFate) -> RefreshFailure {
+        RefreshFailure {
+            code,
+            status,
+            fate,
+            resent_after_lost_answer: false,
+        }
+    }
+
+    #[test]
+    fn only_a_request_that_left_without_a_usable_answer_counts_as_a_lost_answer() {
+        use ErrorCode::*;
+        let lost = [
+            failure(NetworkError, None, RequestFate::Sent),
+            failure(InvalidResponse, Some(200), RequestFate::Sent),
+            failure(InvalidResponse, Some(502), RequestFate::Sent),
+            failure(ServerError, Some(502), RequestFate::Sent),
+            failure(ServerError, Some(504), RequestFate::Sent),
+        ];
+        for f in lost {
+            assert!(answer_lost(&f), "{f:?}");
+            assert_eq!(
+                after_refresh_failure(&f, NOW, 30_000.0),
+                AfterRefreshFailure::AnswerLost {
+                    retry_at: NOW + 5_000.0
+                },
+                "{f:?}"
+            );
+        }
+        let not_lost = [
+            failure(NetworkError, None, RequestFate::NotSent),
+            failure(NetworkError, None, RequestFate::NeverLeft),
+            failure(ServerError, Some(500), RequestFate::Sent),
+            failure(ServerError, Some(503), RequestFate::Sent),
+            failure(ServerError, Some(429), RequestFate::Sent),
+            failure(Redirect, Some(302), RequestFate::Sent),
+            failure(InvalidConfig, None, RequestFate::NotSent),
+            failure(InvalidConfig, None, RequestFate::Sent),
+            failure(Aborted, None, RequestFate::Sent),
+        ];
+        for f in not_lost {
+            assert!(!answer_lost(&f), "{f:?}");
+            assert_eq!(
+                after_refresh_failure(&f, NOW, 30_000.0),
+                AfterRefreshFailure::PassThrough,
+                "{f:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_backoff_after_a_lost_answer_is_short() {
+        assert_eq!(lost_answer_backoff_ms(30_000.0), 5_000.0);
+        assert_eq!(lost_answer_backoff_ms(200.0), 200.0);
+        let f = failure(ErrorCode::NetworkError, None, RequestFate::Sent);
+        assert_eq!(
+            after_refresh_failure(&f, NOW, 200.0).to_json(),
+            format!(r#"{{"step":"answer_lost","retryAt":{}}}"#, NOW + 200.0)
+        );
+        assert_eq!(
+            AfterRefreshFailure::PassThrough.to_json(),
+            r#"{"step":"pass"}"#
+        );
+    }
+
+    #[test]
+    fn transport_codes_that_prove_the_request_never_left() {
+        for code in [
+            "ECONNREFUSED",
+            "ENOTFOUND",
+            "EAI_AGAIN",
+            "ENETUNREACH",
+            "EHOSTUNREACH",
+            "UND_ERR_CONNECT_TIMEOUT",
+            "CERT_HAS_EXPIRED",
+            "ERR_TLS_CERT_ALTNAME_INVALID",
+            "DEPTH_ZERO_SELF_SIGNED_CERT",
+            "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+        ] {
+            assert!(request_never_left(code), "{code}");
+        }
+        for code in [
+            "ECONNRESET",
+            "EPIPE",
+            "UND_ERR_SOCKET",
+            "UND_ERR_HEADERS_TIMEOUT",
+            "UND_ERR_BODY_TIMEOUT",
+            "ETIMEDOUT",
+            "",
+        ] {
+            assert!(!request_never_left(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn a_dead_verdict_latches_and_after_a_lost_answer_says_the_tokens_were_lost() {
+        let mut f = failure(ErrorCode::RefreshTokenReused, Some(401), RequestFate::Sent);
+        let AfterRefreshFailure::Latch(plain) = after_refresh_failure(&f, NOW, 1.0) else {
+            panic!("latch expected");
+        };
+        assert_eq!(
+            Some(plain.clone()),
+            reauth_after(ErrorCode::RefreshTokenReused)
+        );
+        f.resent_after_lost_answer = true;
+        let AfterRefreshFailure::Latch(lost) = after_refresh_failure(&f, NOW, 1.0) else {
+            panic!("latch expected");
+        };
+        assert_eq!(lost.code, ErrorCode::ReauthRequired);
+        assert!(!lost.retryable());
+        assert!(
+            lost.message.contains("refresh_token_reused"),
+            "{}",
+            lost.message
+        );
+        assert!(lost.message.contains("never arrived"), "{}", lost.message);
+        assert!(AfterRefreshFailure::Latch(lost)
+            .to_json()
+            .starts_with(r#"{"step":"latch","error":{"code":"reauth_required""#));
+    }
+
+    #[test]
+    fn a_held_back_refresh_token_is_not_sent_again_before_its_time() {
+        let old = expired("at_1", "rt_1");
+        let held_back = HeldBack {
+            refresh_token: "rt_1",
+            retry_at: NOW + 1_000.0,
+        };
+        let view = SessionView {
+            stored: Some(&old),
+            held: Some(&old),
+            held_back: Some(held_back),
+            ..Default::default()
+        };
+        let e = decide(&view, NOW, 0.0).err();
+        assert_eq!(e.as_ref().map(|e| e.code), Some(ErrorCode::NetworkError));
+        assert_eq!(e.as_ref().and_then(|e| e.retry_after_ms), Some(1_000.0));
+        assert!(e.as_ref().is_some_and(|e| e.retryable()));
+        // Its time has come: the same token is sent again (the only way to keep the login if
+        // the first request never reached the server).
+        assert_eq!(
+            decide(&view, NOW + 1_000.0, 0.0),
+            Ok(Decision::Refresh(Source::Stored))
+        );
+        // Another holder saved newer tokens meanwhile: used, or refreshed, at once.
+        let newer = fresh("at_2", "rt_2");
+        let view_newer = SessionView {
+            stored: Some(&newer),
+            ..view
+        };
+        assert_eq!(
+            decide(&view_newer, NOW, 0.0),
+            Ok(Decision::Use(Source::Stored))
+        );
+        let newer_expired = expired("at_2", "rt_2");
+        let view_newer = SessionView {
+            stored: Some(&newer_expired),
+            ..view
+        };
+        assert_eq!(
+            decide(&view_newer, NOW, 0.0),
+            Ok(Decision::Refresh(Source::Stored))
+        );
+        // A still valid access token is handed out meanwhile.
+        let valid_old = fresh("at_1", "rt_1");
+        let view_valid = SessionView {
+            stored: Some(&valid_old),
+            held: Some(&valid_old),
+            ..view
+        };
+        assert_eq!(
+            decide(&view_valid, NOW, 0.0),
+            Ok(Decision::Use(Source::Stored))
+        );
+    }
+
     #[test]
     fn messages_never_carry_a_token() {
         let secrets = ["at_secret_1", "rt_secret_1"];
@@ -575,8 +877,17 @@ mod tests {
                 .filter_map(reauth_after)
                 .map(|e| e.message),
         );
-        for s in ["load", "save", "lock", "lock_skipped"] {
-            messages.extend(StoreStep::parse(s).map(|s| storage_error(s).message));
+        messages.push(held_back_after_lost_answer(5.0).message);
+        for code in ErrorCode::ALL {
+            let f = RefreshFailure {
+                code,
+                status: None,
+                fate: RequestFate::Sent,
+                resent_after_lost_answer: true,
+            };
+            if let AfterRefreshFailure::Latch(e) = after_refresh_failure(&f, NOW, 1.0) {
+                messages.push(e.message);
+            }
         }
         let t = Tokens {
             token_type: "rt_secret_1".to_owned(),
@@ -587,7 +898,7 @@ mod tests {
                 .err()
                 .map(|e| e.message),
         );
-        assert_eq!(messages.len(), 14);
+        assert_eq!(messages.len(), 18);
         for m in &messages {
             for s in secrets {
                 assert!(!m.contains(s), "{m}");

@@ -8,6 +8,7 @@ use crate::fields::{
 };
 use crate::json::{ObjectWriter, Value};
 use crate::jwt;
+use crate::limits::{check_len, MAX_TOKEN_LEN};
 use crate::secret::Secret;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -46,7 +47,10 @@ impl Tokens {
             ));
         }
         let access_token = match v.get("accessToken") {
-            Some(Value::String(s)) => s.clone(),
+            Some(Value::String(s)) => {
+                check_len("tokens.accessToken", s, MAX_TOKEN_LEN)?;
+                s.clone()
+            }
             _ => return Err(Error::invalid_config("tokens.accessToken must be a string")),
         };
         Ok(Tokens {

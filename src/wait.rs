@@ -5,7 +5,8 @@
 //! Waits: the code's interval after a pending or slow_down reply (slow_down having added 5 s
 //! for good); after the n-th consecutive retryable failure
 //! `min(60 s, max(interval, Retry-After, interval * 2^(n-1)))`. When a wait would reach the
-//! code's expiry, the loop ends with `expired_token` instead of sleeping past it.
+//! code's expiry, the loop ends with `expired_token` instead of sleeping past it. Without a
+//! host `timeoutMs`, each poll's requests are bounded by [`default_fetch_timeout_ms`].
 
 use crate::device_code::DeviceCode;
 use crate::error::{Error, ErrorCode};
@@ -14,6 +15,17 @@ use crate::poll::PollResult;
 use crate::tokens::Tokens;
 
 pub const MAX_RETRY_DELAY_MS: f64 = 60_000.0;
+
+/// Without `deps.timeoutMs`, each request of the waiting loop gets this bound...
+pub const DEFAULT_WAIT_FETCH_TIMEOUT_MS: f64 = 30_000.0;
+
+/// ...and never one that ends after the code's expiry: a request that never settles then ends
+/// as a `network_error` (retried, or `expired_token` once the code is over) instead of keeping
+/// the loop pending for good. `now` is the poll's clock reading (before the code's expiry, else
+/// the poll sends nothing).
+pub fn default_fetch_timeout_ms(code: &DeviceCode, now: f64) -> f64 {
+    DEFAULT_WAIT_FETCH_TIMEOUT_MS.min(code.expires_at - now)
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum WaitEvent {

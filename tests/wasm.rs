@@ -42,9 +42,23 @@ fn host(replies: &str) -> JsValue {
     ))
 }
 
-/// Awaits an async export's promise.
-async fn call(p: js_sys::Promise) -> Result<JsValue, JsValue> {
-    wasm_bindgen_futures::JsFuture::from(p).await
+/// Runs an async export's operation to its end, stepping it as the drop-in does.
+async fn call(id: u32) -> Result<JsValue, JsValue> {
+    let (mut ok, mut value) = (true, JsValue::UNDEFINED);
+    loop {
+        let out = w::op_step(id, ok, value);
+        let state = out.get(0).as_f64().unwrap_or(2.0);
+        let v = out.get(1);
+        if state == 1.0 {
+            return Ok(v);
+        }
+        if state == 2.0 {
+            return Err(v);
+        }
+        let settled = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(v)).await;
+        ok = settled.is_ok();
+        value = settled.unwrap_or_else(|e| e);
+    }
 }
 
 fn get(v: &JsValue, key: &str) -> JsValue {

@@ -20,6 +20,7 @@ import type {
 } from "../oauthDeviceFlow.ts";
 import { OAuthDeviceFlowError, configError } from "./error.ts";
 import { checkEndpoint, isObject, own, openaiCodexProvider, rfc8628Provider, validateProvider } from "./provider.ts";
+import { MAX_TOKEN_LEN, checkArgumentSize, checkLen } from "./limits.ts";
 import {
   classify,
   expiresIn,
@@ -132,6 +133,7 @@ function readClock(clock: unknown): number {
 
 function checkCode(code: unknown): DeviceCode {
   if (!isObject(code)) throw configError("code must be the DeviceCode object requestDeviceCode returned");
+  checkArgumentSize(code, "code");
   const interval = own(code, "intervalMs");
   if (typeof interval !== "number" || !(interval >= MIN_INTERVAL_MS && interval <= MAX_INTERVAL_MS)) {
     throw configError("code.intervalMs must be a number from 1000 to 3600000");
@@ -143,6 +145,7 @@ function checkCode(code: unknown): DeviceCode {
   const str = (name: string) => {
     const v = own(code, name);
     if (typeof v !== "string" || v === "") throw configError(`code.${name} must be a non-empty string`);
+    checkLen(`code.${name}`, v, MAX_TOKEN_LEN);
     return v;
   };
   const out: DeviceCode = {
@@ -156,6 +159,7 @@ function checkCode(code: unknown): DeviceCode {
   if (complete !== undefined && complete !== null && typeof complete !== "string") {
     throw configError("code.verificationUriComplete must be a string when set");
   }
+  if (typeof complete === "string") checkLen("code.verificationUriComplete", complete, MAX_TOKEN_LEN);
   if (typeof complete === "string" && complete !== "") out.verificationUriComplete = complete;
   return out;
 }
@@ -400,11 +404,18 @@ export async function requestDeviceCode(provider: OAuthProvider, deps: DeviceFlo
 // ---------------------------------------------------------------------------------------------
 // Polling
 
-async function pollOnce(p: OAuthProvider, code: DeviceCode, io: IO): Promise<PollResult> {
-  const now = readClock(io.clock);
+/** Without deps.timeoutMs, each request of the waiting loop gets this bound, never past the code's expiry. */
+const DEFAULT_WAIT_FETCH_TIMEOUT_MS = 30_000;
+
+async function pollOnce(p: OAuthProvider, code: DeviceCode, ioIn: IO, waiting = false): Promise<PollResult> {
+  const now = readClock(ioIn.clock);
   if (now >= code.expiresAt) {
     throw new OAuthDeviceFlowError("expired_token", "The device code has expired: start the sign-in again.");
   }
+  const io: IO =
+    waiting && ioIn.timeoutMs === undefined
+      ? { ...ioIn, timeoutMs: Math.min(DEFAULT_WAIT_FETCH_TIMEOUT_MS, code.expiresAt - now) }
+      : ioIn;
   const codex = p.kind === "openai-codex";
   const req = codex
     ? jsonRequest(p, p.devicePollEndpoint ?? "", [
@@ -514,7 +525,7 @@ export async function waitForDeviceToken(provider: OAuthProvider, code: DeviceCo
     let result: PollResult | undefined;
     let error: OAuthDeviceFlowError | undefined;
     try {
-      result = await pollOnce(p, current, io);
+      result = await pollOnce(p, current, io, true);
     } catch (e) {
       error = e as OAuthDeviceFlowError;
     }
@@ -543,13 +554,20 @@ export async function waitForDeviceToken(provider: OAuthProvider, code: DeviceCo
 // Refresh and revocation
 
 function previousTokens(previous: unknown): { refreshToken: string; previous?: OAuthTokens } {
-  if (typeof previous === "string" && previous !== "") return { refreshToken: previous };
+  if (typeof previous === "string" && previous !== "") {
+    checkLen("previous (the refresh token)", previous, MAX_TOKEN_LEN);
+    return { refreshToken: previous };
+  }
   if (!isObject(previous)) throw configError("previous must be a refresh token string or an OAuthTokens object");
-  if (typeof own(previous, "accessToken") !== "string") throw configError("tokens.accessToken must be a string");
+  checkArgumentSize(previous, "previous");
+  const access = own(previous, "accessToken");
+  if (typeof access !== "string") throw configError("tokens.accessToken must be a string");
+  checkLen("tokens.accessToken", access, MAX_TOKEN_LEN);
   const optional = (name: string): string | undefined => {
     const v = own(previous, name);
     if (v === undefined || v === null) return undefined;
     if (typeof v !== "string") throw configError(`tokens.${name} must be a string when set`);
+    checkLen(`tokens.${name}`, v, MAX_TOKEN_LEN);
     return v === "" ? undefined : v;
   };
   optional("tokenType");
@@ -617,6 +635,7 @@ export async function refreshAccessToken(
 export async function revokeToken(provider: OAuthProvider, token: string, deps: DeviceFlowDeps): Promise<void> {
   const p = validateProvider(provider);
   if (typeof token !== "string") throw configError("token must be a non-empty string");
+  checkLen("token", token, MAX_TOKEN_LEN);
   const io = checkDeps(deps, false);
   const now = readClock(io.clock);
   if (p.revocationEndpoint === undefined) {
@@ -659,6 +678,7 @@ export function isAccessTokenExpired(tokens: OAuthTokens, clock: Clock, skewMs =
   } else {
     const access = get(tokens, "accessToken");
     if (typeof access !== "string") throw configError("tokens.accessToken must be a string");
+    checkLen("tokens.accessToken", access, MAX_TOKEN_LEN);
     expiresAt = jwtExpiresAt(access);
   }
   return expiresAt !== undefined && now + skewMs >= expiresAt;
@@ -697,6 +717,7 @@ export function decodeTokenClaims(tokens: OAuthTokens): TokenClaims {
 
 export function codexAuthHeaders(tokens: OAuthTokens): Record<string, string> {
   const access = get(tokens, "accessToken");
+  if (typeof access === "string") checkLen("tokens.accessToken", access, MAX_TOKEN_LEN);
   if (typeof access !== "string" || access === "" || CONTROL.test(access)) {
     throw configError("tokens.accessToken must be a non-empty string without control characters");
   }

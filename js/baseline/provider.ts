@@ -5,6 +5,18 @@
  */
 import type { OAuthProvider } from "../oauthDeviceFlow.ts";
 import { OAuthDeviceFlowError, configError } from "./error.ts";
+import {
+  MAX_CLIENT_ID_LEN,
+  MAX_CLIENT_SECRET_LEN,
+  MAX_ENTRIES,
+  MAX_HEADERS_TOTAL_LEN,
+  MAX_NAME_LEN,
+  MAX_SCOPE_LEN,
+  MAX_URL_LEN,
+  MAX_VALUE_LEN,
+  checkArgumentSize,
+  checkLen,
+} from "./limits.ts";
 
 export const OPENAI_ISSUER = "https://auth.openai.com";
 export const OPENAI_CODEX_CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann";
@@ -52,6 +64,7 @@ export function checkEndpoint(name: string, url: string): void {
       `${name} must use https: (http: is allowed only for localhost, 127.0.0.0/8 and [::1])`,
     );
   if (url === "") throw bad("it is empty");
+  checkLen(name, url, MAX_URL_LEN);
   if (BAD_URL_CHAR.test(url)) throw bad("it contains whitespace or control characters");
   const sep = url.indexOf("://");
   if (sep < 0) throw bad("it is not an absolute URL (scheme://host/...)");
@@ -80,45 +93,62 @@ export function checkEndpoint(name: string, url: string): void {
   if (scheme === "http" && !isLoopback(host)) throw insecure();
 }
 
-function requiredString(o: Obj, field: string): string {
+function requiredString(o: Obj, field: string, cap: number): string {
   const v = own(o, field);
   if (typeof v !== "string" || v === "") throw configError(`provider.${field} must be a non-empty string`);
+  checkLen(`provider.${field}`, v, cap);
   return v;
 }
 
-function optionalString(o: Obj, field: string): string | undefined {
+function optionalString(o: Obj, field: string, cap: number): string | undefined {
   const v = own(o, field);
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "string" || v === "") throw configError(`provider.${field} must be a non-empty string when set`);
+  checkLen(`provider.${field}`, v, cap);
   return v;
 }
 
+/** `headers` or `extraParams`: at most MAX_ENTRIES string members, names and values within their caps. */
 function stringMap(o: Obj, field: string): Array<[string, string]> {
   const v = own(o, field);
   if (v === undefined || v === null) return [];
   if (!isObject(v)) throw configError(`provider.${field} must be an object of strings`);
-  return Object.entries(v).map(([k, val]) => {
-    if (typeof val !== "string") throw configError(`provider.${field}.${k} must be a string`);
+  const entries = Object.entries(v);
+  if (entries.length > MAX_ENTRIES) throw configError(`provider.${field} has more than ${MAX_ENTRIES} members`);
+  return entries.map(([k, val]) => {
+    if (typeof val !== "string") throw configError(`provider.${field} has a member that is not a string`);
+    checkLen(`a name in provider.${field}`, k, MAX_NAME_LEN);
+    checkLen(`a value in provider.${field}`, val, MAX_VALUE_LEN);
     return [k, val];
   });
 }
 
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
 const RESERVED_HEADERS = ["accept", "content-type", "authorization"];
+/** The Fetch standard's forbidden request-header names, and the method overrides (every request is a POST). */
+const FORBIDDEN_HEADERS = new Set([
+  "accept-charset", "accept-encoding", "access-control-request-headers", "access-control-request-method",
+  "connection", "content-length", "cookie", "cookie2", "date", "dnt", "expect", "host", "keep-alive", "origin",
+  "referer", "set-cookie", "te", "trailer", "transfer-encoding", "upgrade", "via",
+  "x-http-method", "x-http-method-override", "x-method-override",
+]);
+/** A value fetch sends as it is: tab, space and visible ASCII, Latin-1 above the C1 controls. */
+const HEADER_VALUE = /^[\t\x20-\x7e\xa0-\xff]*$/;
 const STANDARD_DEVICE_FIELDS = ["client_id", "client_secret", "scope"];
 const CLIENT_AUTHS = ["none", "client_secret_post", "client_secret_basic"];
 
 /** A validated copy of `p`, in the field order the factories return. */
 export function validateProvider(p: unknown): OAuthProvider {
   if (!isObject(p)) throw configError("provider must be an object");
+  checkArgumentSize(p, "provider");
   const kind = own(p, "kind");
   if (kind !== "openai-codex" && kind !== "rfc8628") {
     throw configError('provider.kind must be "openai-codex" or "rfc8628"');
   }
   const codex = kind === "openai-codex";
-  const clientId = requiredString(p, "clientId");
+  const clientId = requiredString(p, "clientId", MAX_CLIENT_ID_LEN);
   const url = (field: string, required: boolean): string | undefined => {
-    const value = required ? requiredString(p, field) : optionalString(p, field);
+    const value = required ? requiredString(p, field, MAX_URL_LEN) : optionalString(p, field, MAX_URL_LEN);
     if (value !== undefined) checkEndpoint(`provider.${field}`, value);
     return value;
   };
@@ -128,8 +158,8 @@ export function validateProvider(p: unknown): OAuthProvider {
   const redirectUri = url("redirectUri", codex);
   const verificationUri = url("verificationUri", codex);
   const revocationEndpoint = url("revocationEndpoint", false);
-  const scope = optionalString(p, "scope");
-  const clientSecret = optionalString(p, "clientSecret");
+  const scope = optionalString(p, "scope", MAX_SCOPE_LEN);
+  const clientSecret = optionalString(p, "clientSecret", MAX_CLIENT_SECRET_LEN);
   const rawAuth = own(p, "clientAuth");
   if (rawAuth !== undefined && rawAuth !== null && !CLIENT_AUTHS.includes(rawAuth as string)) {
     throw configError('provider.clientAuth must be "none", "client_secret_post" or "client_secret_basic"');
@@ -137,6 +167,9 @@ export function validateProvider(p: unknown): OAuthProvider {
   const clientAuth = (rawAuth ?? undefined) as OAuthProvider["clientAuth"];
   const extraParams = stringMap(p, "extraParams");
   const headers = stringMap(p, "headers");
+  if (headers.reduce((n, [k, v]) => n + k.length + v.length, 0) > MAX_HEADERS_TOTAL_LEN) {
+    throw configError(`provider.headers are too long: at most ${MAX_HEADERS_TOTAL_LEN} characters of names and values in total`);
+  }
   const auth = clientAuth ?? "none";
 
   if (codex) {
@@ -170,8 +203,13 @@ export function validateProvider(p: unknown): OAuthProvider {
     if (RESERVED_HEADERS.includes(name.replace(/[A-Z]/g, (c) => c.toLowerCase()))) {
       throw configError("provider.headers may not set Accept, Content-Type or Authorization");
     }
+    const lowerName = name.toLowerCase();
     if (!HEADER_NAME.test(name)) throw configError("provider.headers has an invalid header name");
-    if (/[\r\n\0]/.test(value)) throw configError("provider.headers has a value with a line break or NUL");
+    if (FORBIDDEN_HEADERS.has(lowerName) || lowerName.startsWith("proxy-") || lowerName.startsWith("sec-")) {
+      throw configError("provider.headers names a header fetch sets or refuses (a Fetch standard forbidden header)");
+    }
+    if (!HEADER_VALUE.test(value)) throw configError("provider.headers has a value fetch cannot send (Latin-1 without control characters other than tab)");
+    if (/^[ \t]|[ \t]$/.test(value)) throw configError("provider.headers has a value that starts or ends with a space or tab");
     const lower = name.toLowerCase();
     if (headers.slice(i + 1).some(([other]) => other.toLowerCase() === lower)) {
       throw configError("provider.headers names a header twice (names are case-insensitive)");
@@ -203,13 +241,14 @@ export function openaiCodexProvider(opts?: {
 }): OAuthProvider {
   const o: unknown = opts ?? {};
   if (!isObject(o)) throw configError("openaiCodexProvider options must be an object");
+  checkArgumentSize(o, "options");
   rejectUnknown(o, ["issuer", "clientId", "headers"], "openaiCodexProvider");
-  const issuer = (optionalString(o, "issuer") ?? OPENAI_ISSUER).replace(/\/+$/, "");
+  const issuer = (optionalString(o, "issuer", MAX_URL_LEN) ?? OPENAI_ISSUER).replace(/\/+$/, "");
   checkEndpoint("issuer", issuer);
   if (/[?#]/.test(issuer)) throw configError("issuer may not have a query or fragment");
   return validateProvider({
     kind: "openai-codex",
-    clientId: optionalString(o, "clientId") ?? OPENAI_CODEX_CLIENT_ID,
+    clientId: optionalString(o, "clientId", MAX_CLIENT_ID_LEN) ?? OPENAI_CODEX_CLIENT_ID,
     deviceAuthorizationEndpoint: `${issuer}/api/accounts/deviceauth/usercode`,
     tokenEndpoint: `${issuer}/oauth/token`,
     devicePollEndpoint: `${issuer}/api/accounts/deviceauth/token`,
@@ -228,6 +267,7 @@ const PROVIDER_FIELDS = [
 export function rfc8628Provider(opts: Omit<OAuthProvider, "kind">): OAuthProvider {
   const o: unknown = opts;
   if (!isObject(o)) throw configError("rfc8628Provider options must be an object");
+  checkArgumentSize(o, "options");
   const kind = own(o, "kind");
   if (kind !== undefined && kind !== null && kind !== "rfc8628") {
     throw configError('rfc8628Provider builds kind "rfc8628"; use openaiCodexProvider for OpenAI');

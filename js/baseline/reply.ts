@@ -236,6 +236,8 @@ export function expiresIn(body: Record<string, unknown>): number | undefined {
 
 /** The payload object of a three-part compact JWS, if it is one. */
 export function jwtPayload(token: string): Record<string, unknown> | undefined {
+  // A token longer than any reply could carry has no claims (as in the module, which never copies it).
+  if (token.length > 65_536) return undefined;
   const parts = token.split(".");
   if (parts.length !== 3) return undefined;
   const payload = parts[1] as string;

@@ -29,6 +29,7 @@ import {
   type OAuthProvider,
   type OAuthTokens,
 } from "../oauthDeviceFlow.ts";
+import { DiscoveryError, ISSUER_HELP, discover, issuerProblem } from "./discovery.ts";
 import { startMockServer, type MockServer } from "./mockServer.ts";
 import { ProgressLine, qrCode, redact, resetInWords } from "./terminal.ts";
 
@@ -36,8 +37,10 @@ const USAGE = `usage: npm run demo -- [--provider openai-codex|rfc8628] [--inter
                      [--issuer URL [--client-id ID] [--scope SCOPE]] [--simulate-usage-limit]
   --provider     which protocol to run (default openai-codex)
   --interactive  wait for a person to approve on the printed URL instead of approving automatically
-  --issuer       a real authorization server instead of the embedded mock (implies --interactive);
-                 rfc8628 reads its endpoints from the issuer's discovery document
+  --issuer       a real authorization server instead of the embedded mock (implies --interactive):
+                 an https: URL such as https://idp.example.com (http: only on loopback);
+                 rfc8628 reads its endpoints from the issuer's discovery document (no redirects,
+                 its "issuer" must match, every endpoint must pass the same rules)
   --client-id    the client id registered at --issuer (rfc8628: required)
   --scope        rfc8628 scope to request (default "openid offline_access")
   --simulate-usage-limit  the embedded mock answers the model call with a usage limit (429)`;
@@ -86,9 +89,13 @@ function parseOptions(argv: string[]): Options | "help" {
     throw new UsageError(`--provider must be openai-codex or rfc8628, not "${kind}"`);
   }
   if (values.issuer === undefined && values["client-id"] !== undefined) throw new UsageError("--client-id needs --issuer");
-  if (values.issuer !== undefined) checkIssuerArgument(values.issuer);
   if (values.issuer !== undefined && kind === "rfc8628" && values["client-id"] === undefined) {
     throw new UsageError("--provider rfc8628 with --issuer needs --client-id");
+  }
+  if (values.issuer !== undefined) {
+    // The module's own endpoint rules: the issuer decides where the device code and tokens go.
+    const problem = issuerProblem(values.issuer.replace(/\/+$/, ""));
+    if (problem !== undefined) throw new UsageError(`--issuer ${JSON.stringify(values.issuer)} is not usable: ${problem}\n  ${ISSUER_HELP}`);
   }
   return {
     kind,
@@ -100,54 +107,6 @@ function parseOptions(argv: string[]): Options | "help" {
   };
 }
 
-const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
-
-/**
- * `--issuer` must be an issuer identifier: an absolute `https:` URL without query or fragment
- * (`http:` only for a server on this machine, as the module's endpoint rule allows). Anything else is
- * bad usage (exit 2), said with an example, before any request.
- */
-function checkIssuerArgument(raw: string): void {
-  const shown = [...raw].filter((c) => c >= " " && c !== "\x7f").slice(0, 100).join("");
-  const hint = `--issuer must be the server's issuer URL, such as https://auth.example.com or https://login.example.com/realms/main (http: only for localhost, 127.0.0.1 or [::1]); got "${shown}"`;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new UsageError(hint);
-  }
-  const secure = url.protocol === "https:" || (url.protocol === "http:" && (LOOPBACK_HOSTS.has(url.hostname) || /^127\.\d+\.\d+\.\d+$/.test(url.hostname)));
-  if (!secure || url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "") throw new UsageError(hint);
-}
-
-/** RFC 8414 / OpenID discovery: the endpoints of a real rfc8628 server. */
-async function discover(issuer: string, clientId: string, scope: string, deps: DeviceFlowDeps): Promise<OAuthProvider> {
-  for (const path of ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"]) {
-    let doc: Record<string, unknown>;
-    try {
-      const res = await fetch(`${issuer}${path}`, { headers: { accept: "application/json" }, signal: deps.signal ?? null });
-      if (!res.ok) continue;
-      doc = (await res.json()) as Record<string, unknown>;
-    } catch {
-      continue;
-    }
-    const device = doc.device_authorization_endpoint;
-    const token = doc.token_endpoint;
-    if (typeof device !== "string" || typeof token !== "string") {
-      throw new DemoError(`${issuer}${path} names no device_authorization_endpoint: the server has no device flow`);
-    }
-    const revoke = doc.revocation_endpoint;
-    return rfc8628Provider({
-      clientId,
-      deviceAuthorizationEndpoint: device,
-      tokenEndpoint: token,
-      ...(typeof revoke === "string" ? { revocationEndpoint: revoke } : {}),
-      scope,
-    });
-  }
-  throw new DemoError(`no discovery document at ${issuer} (tried /.well-known/openid-configuration and /.well-known/oauth-authorization-server)`);
-}
-
 function providerFor(opts: Options, mock: MockServer | undefined, deps: DeviceFlowDeps): Promise<OAuthProvider> | OAuthProvider {
   if (opts.kind === "openai-codex") {
     return openaiCodexProvider({
@@ -156,7 +115,11 @@ function providerFor(opts: Options, mock: MockServer | undefined, deps: DeviceFl
     });
   }
   if (mock) return rfc8628Provider({ clientId: mock.rfcClientId, ...mock.rfc8628, scope: opts.scope });
-  return discover(opts.issuer ?? "", opts.clientId ?? "", opts.scope, deps);
+  return discover(opts.issuer ?? "", {
+    clientId: opts.clientId ?? "",
+    scope: opts.scope,
+    ...(deps.signal === undefined ? {} : { signal: deps.signal }),
+  });
 }
 
 /** Presses "Approve" on the mock's verification page over HTTP, exactly as a browser would post it. */
@@ -355,7 +318,7 @@ async function main(): Promise<number> {
       console.error(`\ndemo failed: ${e.code}: ${e.message}\n   what to do: ${advice(e)}${limit}`);
       return interrupt.signal.aborted ? 130 : 1;
     }
-    if (e instanceof DemoError) {
+    if (e instanceof DemoError || e instanceof DiscoveryError) {
       console.error(`\ndemo failed: ${e.message}`);
       return 1;
     }

@@ -89,6 +89,12 @@ export interface MockServerOptions extends Partial<Omit<MockKnobs, "faults">> {
   clock?: () => number;
   /** rfc8628: require this client secret (client_secret_post or client_secret_basic). */
   rfcClientSecret?: string;
+  /**
+   * Test-only: answer CORS preflights and allow every origin, so that a page on another loopback
+   * origin can run a flow against this server (the runtime matrix's browser flow). Off by
+   * default, as on real authorization servers' device endpoints.
+   */
+  cors?: boolean;
 }
 
 export interface LoggedRequest {
@@ -617,6 +623,7 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
   }
 
   const server = createServer((req, res) => {
+    if (options.cors && allowCrossOrigin(req, res)) return;
     handle(req, res).catch(() => {
       if (!res.headersSent && !res.destroyed) res.writeHead(500, { "content-type": "application/json" }).end('{"error":"mock_failure"}');
     });
@@ -659,4 +666,22 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * The `cors` option: every reply may be read by any origin (no credentials are involved), and a
+ * preflight is answered here (true: the request is done) without reaching the routes or the log.
+ */
+function allowCrossOrigin(req: IncomingMessage, res: ServerResponse): boolean {
+  res.setHeader("access-control-allow-origin", "*");
+  res.setHeader("access-control-expose-headers", "*");
+  if (req.method !== "OPTIONS") return false;
+  res
+    .writeHead(204, {
+      "access-control-allow-methods": "GET, POST",
+      "access-control-allow-headers": req.headers["access-control-request-headers"] ?? "",
+      "access-control-max-age": "600",
+    })
+    .end();
+  return true;
 }

@@ -5,12 +5,12 @@
 //! promise's own `reject`), so no Rust closure outlives a call; every timer and listener is
 //! removed once the race settles, so nothing keeps the host's event loop alive afterwards.
 
+use super::exec;
 use super::js::{finite_number, get, method, name};
 use crate::http::read_body_needed;
 use crate::{Error, ErrorCode, HttpRequest, HttpResponse, Step};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 #[wasm_bindgen]
 extern "C" {
@@ -123,9 +123,29 @@ impl Deps {
         step: Step,
         now: f64,
     ) -> Result<HttpResponse, Error> {
+        self.send_within(req, step, now, None).await
+    }
+
+    /// [`Deps::send`], with `default_timeout_ms` bounding the request when the host set no
+    /// `timeoutMs` (the waiting loop's polls: see `crate::wait::default_fetch_timeout_ms`).
+    pub(crate) async fn send_within(
+        &self,
+        req: &HttpRequest,
+        step: Step,
+        now: f64,
+        default_timeout_ms: Option<f64>,
+    ) -> Result<HttpResponse, Error> {
         self.check_aborted()?;
         let init = super::types::to_js(&super::types::FetchInit::from(req));
-        let guard = Guard::new(self.signal.as_ref(), self.timeout_ms);
+        let timeout = match (self.timeout_ms, default_timeout_ms) {
+            (Some(ms), _) => Some((ms, "the request timed out (deps.timeoutMs)")),
+            (None, Some(ms)) => Some((
+                ms,
+                "no answer within the waiting loop's default bound (set deps.timeoutMs to choose one)",
+            )),
+            (None, None) => None,
+        };
+        let guard = Guard::new(self.signal.as_ref(), timeout);
         if let Some(ctrl) = &guard.controller {
             let _ = Reflect::set(&init, &name("signal"), &ctrl.signal());
         }
@@ -276,17 +296,23 @@ struct Guard {
     promise: Option<Promise>,
     abort_marker: JsValue,
     timeout_marker: JsValue,
+    timeout_what: &'static str,
     timers: Vec<JsValue>,
     listeners: Vec<(JsValue, Function)>,
 }
 
 impl Guard {
-    fn new(signal: Option<&JsValue>, timeout_ms: Option<f64>) -> Guard {
+    fn new(signal: Option<&JsValue>, timeout: Option<(f64, &'static str)>) -> Guard {
+        let (timeout_ms, timeout_what) = match timeout {
+            Some((ms, what)) => (Some(ms), what),
+            None => (None, ""),
+        };
         let mut g = Guard {
             controller: None,
             promise: None,
             abort_marker: Object::new().into(),
             timeout_marker: Object::new().into(),
+            timeout_what,
             timers: Vec::new(),
             listeners: Vec::new(),
         };
@@ -321,13 +347,13 @@ impl Guard {
             Some(guard) => Promise::race(&Array::of2(&p, guard)),
             None => p,
         };
-        JsFuture::from(raced).await.map_err(|reason| {
+        exec::wait(raced).await.map_err(|reason| {
             if reason == self.abort_marker {
                 self.cancel();
                 aborted()
             } else if reason == self.timeout_marker {
                 self.cancel();
-                network("the request timed out (deps.timeoutMs)")
+                network(self.timeout_what)
             } else {
                 network(what)
             }

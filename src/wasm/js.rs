@@ -134,15 +134,45 @@ pub(crate) fn to_text(v: &JsValue, what: &str) -> Result<Text, Error> {
         // Kept as is: JSON text would turn NaN and the infinities into `null` ("absent").
         return Ok(Text::Value(Value::Number(n)));
     }
-    if let Some(s) = v.as_string() {
-        // What a JSON round trip would give (a refresh token passed as a string).
-        return Ok(Text::Value(Value::String(s)));
+    // A string (a refresh token) is taken as it is: what a JSON round trip would give.
+    let text = match v.dyn_ref::<js_sys::JsString>() {
+        Some(s) => s.clone(),
+        None => JSON::stringify(v)
+            .ok()
+            .filter(|s| s.is_string())
+            .ok_or_else(|| not_data(what))?,
+    };
+    // Measured before it is copied into the module, whose memory never shrinks.
+    if text.length() as usize > crate::limits::MAX_ARGUMENT_JSON_LEN {
+        return Err(crate::limits::too_long(
+            &format!("{what} (as JSON)"),
+            crate::limits::MAX_ARGUMENT_JSON_LEN,
+        ));
     }
-    JSON::stringify(v)
-        .ok()
-        .filter(|s| s.is_string())
-        .map(Text::Json)
-        .ok_or_else(|| not_data(what))
+    if v.is_string() {
+        return text
+            .as_string()
+            .map(|s| Text::Value(Value::String(s)))
+            .ok_or_else(|| not_data(what));
+    }
+    Ok(Text::Json(text))
+}
+
+/// A JS string argument, measured before it is copied into the module.
+pub(crate) enum StrArg {
+    NotAString,
+    /// Longer than the cap it was read with (not copied).
+    TooLong,
+    Text(String),
+}
+
+/// `v` as a string of at most `cap` UTF-16 units.
+pub(crate) fn string_arg(v: &JsValue, cap: usize) -> StrArg {
+    match v.dyn_ref::<js_sys::JsString>() {
+        None => StrArg::NotAString,
+        Some(s) if s.length() as usize > cap => StrArg::TooLong,
+        Some(s) => StrArg::Text(String::from(s)),
+    }
 }
 
 #[wasm_bindgen]

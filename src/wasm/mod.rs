@@ -3,6 +3,8 @@
 //! and turns the outcome into a JS value or an `OAuthDeviceFlowError`. No protocol decision is
 //! made here.
 
+mod exec;
+pub use exec::{op_count, op_step, schedule_reinit};
 mod io;
 mod js;
 mod types;
@@ -18,13 +20,12 @@ use crate::{
 };
 use io::Deps;
 use js::{error_value, finite_number, get, to_value};
-use js_sys::{Function, Promise};
+use js_sys::Function;
 use serde::Serialize;
 use std::future::Future;
 use std::pin::Pin;
 use types::to_js;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 type JsResult = Result<JsValue, JsValue>;
 
@@ -36,11 +37,19 @@ fn finish<T: Serialize>(r: Result<T, Error>) -> JsResult {
 /// An operation's result as a JS value (`undefined` for none).
 type Operation = Pin<Box<dyn Future<Output = Result<JsValue, Error>>>>;
 
-/// Every async export goes through this one promise adapter: one instantiation of the
-/// future-to-promise glue instead of one per export keeps the module small.
-fn promise(op: Operation) -> Promise {
-    future_to_promise(async move { op.await.map_err(|e| error_value(&e)) })
+/// Every async export goes through this one adapter: it registers the operation, which the
+/// drop-in then steps (see `exec`), and turns its outcome into the JS value or error.
+fn operation(op: Operation) -> u32 {
+    exec::start(Box::pin(
+        async move { op.await.map_err(|e| error_value(&e)) },
+    ))
 }
+
+/// Providers kept validated: at most this many...
+const CACHED_PROVIDERS: usize = 4;
+/// ...and only those whose JSON text is at most this long (a real provider is well under 1 KiB),
+/// so the cache holds at most 64 KiB of text whatever hosts pass.
+const CACHED_PROVIDER_TEXT: usize = 16 * 1024;
 
 thread_local! {
     /// The last providers validated, by their JSON text: a host passes the same provider on
@@ -67,13 +76,15 @@ fn provider_arg(v: &JsValue) -> Result<std::rc::Rc<Provider>, Error> {
     let value = js::read_json(&text)
         .ok_or_else(|| Error::invalid_config("provider must be plain JSON-serialisable data"))?;
     let provider = std::rc::Rc::new(Provider::from_json(&value)?);
-    PROVIDERS.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.len() >= 4 {
-            c.remove(0);
-        }
-        c.push((text, provider.clone()));
-    });
+    if text.length() as usize <= CACHED_PROVIDER_TEXT {
+        PROVIDERS.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.len() >= CACHED_PROVIDERS {
+                c.remove(0);
+            }
+            c.push((text, provider.clone()));
+        });
+    }
     Ok(provider)
 }
 
@@ -101,9 +112,9 @@ pub fn rfc8628_provider(opts: JsValue) -> JsResult {
     )
 }
 
-#[wasm_bindgen(js_name = requestDeviceCode, unchecked_return_type = "Promise<DeviceCode>")]
-pub fn request_device_code(provider: JsValue, deps: JsValue) -> Promise {
-    promise(Box::pin(async move {
+#[wasm_bindgen(js_name = requestDeviceCode)]
+pub fn request_device_code(provider: JsValue, deps: JsValue) -> u32 {
+    operation(Box::pin(async move {
         let code = request_device_code_impl(&provider, &deps).await?;
         Ok(to_js(&types::DeviceCode::from(&code)))
     }))
@@ -155,9 +166,9 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-#[wasm_bindgen(js_name = pollDeviceToken, unchecked_return_type = "Promise<PollResult>")]
-pub fn poll_device_token(provider: JsValue, code: JsValue, deps: JsValue) -> Promise {
-    promise(Box::pin(async move {
+#[wasm_bindgen(js_name = pollDeviceToken)]
+pub fn poll_device_token(provider: JsValue, code: JsValue, deps: JsValue) -> u32 {
+    operation(Box::pin(async move {
         let result = poll_device_token_impl(&provider, &code, &deps).await?;
         Ok(to_js(&types::PollResult::from(&result)))
     }))
@@ -171,20 +182,26 @@ async fn poll_device_token_impl(
     let p = provider_arg(provider)?;
     let code = code_arg(code)?;
     let deps = Deps::from_js(deps, false)?;
-    poll_once(&p, &code, &deps).await
+    poll_once(&p, &code, &deps, false).await
 }
 
 /// One poll; for OpenAI an approval is redeemed in the same call (one clock reading for both).
-async fn poll_once(p: &Provider, code: &DeviceCode, deps: &Deps) -> Result<PollResult, Error> {
+/// `waiting`: a poll of `waitForDeviceToken`, whose requests get a default bound.
+async fn poll_once(
+    p: &Provider,
+    code: &DeviceCode,
+    deps: &Deps,
+    waiting: bool,
+) -> Result<PollResult, Error> {
     let now = deps.now()?;
-    let resp = deps
-        .send(&poll_request(p, code, now)?, Step::Poll, now)
-        .await?;
+    let request = poll_request(p, code, now)?;
+    let bound = waiting.then(|| crate::wait::default_fetch_timeout_ms(code, now));
+    let resp = deps.send_within(&request, Step::Poll, now, bound).await?;
     match process_poll(p, code, &resp, now)? {
         PollStep::Done(result) => Ok(result),
         PollStep::Exchange(exchange) => {
             let resp = deps
-                .send(&exchange.request, Step::CodeExchange, now)
+                .send_within(&exchange.request, Step::CodeExchange, now, bound)
                 .await?;
             Ok(PollResult::Success(process_code_exchange(
                 p, &exchange, &resp, now,
@@ -193,9 +210,9 @@ async fn poll_once(p: &Provider, code: &DeviceCode, deps: &Deps) -> Result<PollR
     }
 }
 
-#[wasm_bindgen(js_name = waitForDeviceToken, unchecked_return_type = "Promise<OAuthTokens>")]
-pub fn wait_for_device_token(provider: JsValue, code: JsValue, deps: JsValue) -> Promise {
-    promise(Box::pin(async move {
+#[wasm_bindgen(js_name = waitForDeviceToken)]
+pub fn wait_for_device_token(provider: JsValue, code: JsValue, deps: JsValue) -> u32 {
+    operation(Box::pin(async move {
         let tokens = wait_impl(&provider, &code, &deps).await?;
         Ok(to_js(&types::OAuthTokens::from(&tokens)))
     }))
@@ -216,16 +233,16 @@ async fn wait_impl(provider: &JsValue, code: &JsValue, deps: &JsValue) -> Result
             Action::Fail(e) => return Err(e),
             Action::Sleep(ms) => {
                 deps.sleep(ms).await?;
-                let outcome = poll_once(&p, machine.code(), &deps).await;
+                let outcome = poll_once(&p, machine.code(), &deps, true).await;
                 decision = machine.after_poll(outcome, deps.now()?);
             }
         }
     }
 }
 
-#[wasm_bindgen(js_name = refreshAccessToken, unchecked_return_type = "Promise<OAuthTokens>")]
-pub fn refresh_access_token(provider: JsValue, previous: JsValue, deps: JsValue) -> Promise {
-    promise(Box::pin(async move {
+#[wasm_bindgen(js_name = refreshAccessToken)]
+pub fn refresh_access_token(provider: JsValue, previous: JsValue, deps: JsValue) -> u32 {
+    operation(Box::pin(async move {
         let tokens = refresh_impl(&provider, &previous, &deps).await?;
         Ok(to_js(&types::OAuthTokens::from(&tokens)))
     }))
@@ -250,9 +267,9 @@ async fn refresh_impl(
     process_refresh(&p, &input, &resp, now)
 }
 
-#[wasm_bindgen(js_name = revokeToken, unchecked_return_type = "Promise<void>")]
-pub fn revoke_token(provider: JsValue, token: JsValue, deps: JsValue) -> Promise {
-    promise(Box::pin(async move {
+#[wasm_bindgen(js_name = revokeToken)]
+pub fn revoke_token(provider: JsValue, token: JsValue, deps: JsValue) -> u32 {
+    operation(Box::pin(async move {
         revoke_impl(&provider, &token, &deps).await?;
         Ok(JsValue::UNDEFINED)
     }))
@@ -260,11 +277,18 @@ pub fn revoke_token(provider: JsValue, token: JsValue, deps: JsValue) -> Promise
 
 async fn revoke_impl(provider: &JsValue, token: &JsValue, deps: &JsValue) -> Result<(), Error> {
     let p = provider_arg(provider)?;
-    let token = Secret::new(
-        token
-            .as_string()
-            .ok_or_else(|| Error::invalid_config("token must be a non-empty string"))?,
-    );
+    let token = Secret::new(match js::string_arg(token, crate::limits::MAX_TOKEN_LEN) {
+        js::StrArg::Text(t) => t,
+        js::StrArg::TooLong => {
+            return Err(crate::limits::too_long(
+                "token",
+                crate::limits::MAX_TOKEN_LEN,
+            ))
+        }
+        js::StrArg::NotAString => {
+            return Err(Error::invalid_config("token must be a non-empty string"))
+        }
+    });
     let deps = Deps::from_js(deps, false)?;
     let now = deps.now()?;
     let req = revocation_request(&p, &token)?;
@@ -308,12 +332,18 @@ fn expired_impl(tokens: &JsValue, clock: &JsValue, skew_ms: &JsValue) -> Result<
     };
     let access = match expires_at {
         Some(_) => None,
-        None => Some(
-            tokens
-                .access_token()
-                .as_string()
-                .ok_or_else(|| Error::invalid_config("tokens.accessToken must be a string"))?,
-        ),
+        None => match js::string_arg(&tokens.access_token(), crate::limits::MAX_TOKEN_LEN) {
+            js::StrArg::Text(t) => Some(t),
+            js::StrArg::TooLong => {
+                return Err(crate::limits::too_long(
+                    "tokens.accessToken",
+                    crate::limits::MAX_TOKEN_LEN,
+                ))
+            }
+            js::StrArg::NotAString => {
+                return Err(Error::invalid_config("tokens.accessToken must be a string"))
+            }
+        },
     };
     crate::is_access_token_expired(expires_at, access.as_deref(), now, skew)
 }
@@ -330,8 +360,8 @@ pub fn is_expired_at(expires_at: f64, reading: f64, skew_ms: f64) -> u32 {
 
 #[wasm_bindgen(js_name = decodeTokenClaims, unchecked_return_type = "TokenClaims")]
 pub fn decode_token_claims(tokens: JsValue) -> JsValue {
-    let access = get(&tokens, "accessToken").as_string();
-    let id = get(&tokens, "idToken").as_string();
+    let access = token_string(&get(&tokens, "accessToken"));
+    let id = token_string(&get(&tokens, "idToken"));
     let claims = crate::decode_claims(access.as_deref(), id.as_deref());
     to_js(&types::TokenClaims::from(claims))
 }
@@ -341,15 +371,35 @@ pub fn codex_auth_headers(tokens: JsValue) -> JsResult {
     finish(codex_headers_impl(&tokens))
 }
 
+/// A token string from the host; one longer than any reply could carry is not copied and reads
+/// as absent (it has no claims).
+fn token_string(v: &JsValue) -> Option<String> {
+    match js::string_arg(v, crate::limits::MAX_TOKEN_LEN) {
+        js::StrArg::Text(t) => Some(t),
+        _ => None,
+    }
+}
+
 fn codex_headers_impl(tokens: &JsValue) -> Result<types::StringMap, Error> {
-    let access = get(tokens, "accessToken")
-        .as_string()
-        .ok_or_else(|| Error::invalid_config("tokens.accessToken must be a non-empty string"))?;
+    let access = match js::string_arg(&get(tokens, "accessToken"), crate::limits::MAX_TOKEN_LEN) {
+        js::StrArg::Text(t) => t,
+        js::StrArg::TooLong => {
+            return Err(crate::limits::too_long(
+                "tokens.accessToken",
+                crate::limits::MAX_TOKEN_LEN,
+            ))
+        }
+        js::StrArg::NotAString => {
+            return Err(Error::invalid_config(
+                "tokens.accessToken must be a non-empty string",
+            ))
+        }
+    };
     let tokens = Tokens {
         access_token: Secret::new(access),
         token_type: "Bearer".to_owned(),
         refresh_token: None,
-        id_token: get(tokens, "idToken").as_string().map(Secret::new),
+        id_token: token_string(&get(tokens, "idToken")).map(Secret::new),
         scope: None,
         expires_at: None,
     };
@@ -359,16 +409,28 @@ fn codex_headers_impl(tokens: &JsValue) -> Result<types::StringMap, Error> {
 // Token session (js/tokenSession.ts): the JS side keeps the state and the shared refresh; these
 // exports give it the decisions of `crate::session`.
 
-/// The session's provider kind, skew and refresh timeout, validated, with the per-kind defaults.
+/// The session's provider kind, skew, refresh timeout and store-call bound, validated, with the
+/// per-kind defaults.
 #[wasm_bindgen(js_name = sessionConfig, unchecked_return_type = "SessionConfig")]
-pub fn session_config(provider: JsValue, skew_ms: JsValue, timeout_ms: JsValue) -> JsResult {
-    finish(session_config_impl(&provider, &skew_ms, &timeout_ms))
+pub fn session_config(
+    provider: JsValue,
+    skew_ms: JsValue,
+    timeout_ms: JsValue,
+    store_timeout_ms: JsValue,
+) -> JsResult {
+    finish(session_config_impl(
+        &provider,
+        &skew_ms,
+        &timeout_ms,
+        &store_timeout_ms,
+    ))
 }
 
 fn session_config_impl(
     provider: &JsValue,
     skew_ms: &JsValue,
     timeout_ms: &JsValue,
+    store_timeout_ms: &JsValue,
 ) -> Result<types::SessionConfig, Error> {
     let p = provider_arg(provider)?;
     let millis = |v: &JsValue, what: &str| -> Result<Option<f64>, Error> {
@@ -383,6 +445,7 @@ fn session_config_impl(
         p.kind,
         millis(skew_ms, "skewMs")?,
         millis(timeout_ms, "timeoutMs")?,
+        millis(store_timeout_ms, "storeTimeoutMs")?,
     )?;
     Ok(types::SessionConfig::from(&config))
 }
@@ -422,6 +485,16 @@ fn session_decide_impl(
     let latched = session_tokens(&get(view, "latched"), "latched tokens")?;
     let invalidated = get(view, "invalidated").as_string();
     let spent = get(view, "spent").as_string();
+    let held_back = get(view, "heldBack");
+    let held_back_token = get(&held_back, "refreshToken").as_string();
+    let held_back = held_back_token.as_deref().and_then(|refresh_token| {
+        get(&held_back, "retryAt")
+            .as_f64()
+            .map(|retry_at| crate::session::HeldBack {
+                refresh_token,
+                retry_at,
+            })
+    });
     let clock = clock
         .dyn_ref::<Function>()
         .ok_or_else(|| Error::invalid_config("clock must be a function"))?;
@@ -435,25 +508,109 @@ fn session_decide_impl(
         latched: latched.as_ref(),
         invalidated_access: invalidated.as_deref(),
         spent_refresh: spent.as_deref(),
+        held_back,
     };
     crate::session::decide(&view, now, skew).map(types::SessionDecision::from)
 }
 
-/// The session's own error fields (`{code, message, retryable}`) for a failed step: `"refresh"`
-/// with the refresh error's code (`undefined` when that error passes through as it is), or a
-/// store step (`"load"`, `"save"`, `"lock"`, `"lock_skipped"`).
-#[wasm_bindgen(js_name = sessionFailure, unchecked_return_type = "ErrorFields | undefined")]
-pub fn session_failure(step: JsValue, cause_code: JsValue) -> JsValue {
-    use crate::session::{reauth_after, storage_error, StoreStep};
-    let err = match step.as_string().as_deref() {
-        Some("refresh") => cause_code
-            .as_string()
-            .and_then(|c| crate::ErrorCode::parse(&c))
-            .and_then(reauth_after),
-        Some(s) => StoreStep::parse(s).map(storage_error),
-        None => None,
+/// The session's `storage_error` fields (`{code, message, retryable}`) for a failed store step
+/// (`"load"`, `"save"`, `"lock"`, `"lock_skipped"`, `"replace"`) and fault (`"failed"`,
+/// `"unusable"`, `"timeout"`).
+#[wasm_bindgen(js_name = sessionStoreFailure, unchecked_return_type = "ErrorFields | undefined")]
+pub fn session_store_failure(step: JsValue, fault: JsValue, store_timeout_ms: JsValue) -> JsValue {
+    use crate::session_store::{store_failure, StoreFault, StoreStep};
+    let step = step.as_string().as_deref().and_then(StoreStep::parse);
+    let fault = fault.as_string().as_deref().and_then(StoreFault::parse);
+    let bound = store_timeout_ms.as_f64().unwrap_or(0.0);
+    step.zip(fault).map_or(JsValue::UNDEFINED, |(s, f)| {
+        to_js(&types::ErrorFields::from(&store_failure(s, f, bound)))
+    })
+}
+
+/// After a failed refresh, given `{code, status?, fate: "not_sent"|"never_left"|"sent",
+/// transportCode?, resent}`: `{step: "latch", error}`, `{step: "answer_lost", retryAt}` or
+/// `{step: "pass"}`. Reads the clock once.
+#[wasm_bindgen(js_name = sessionRefreshFailed, unchecked_return_type = "AfterRefreshFailure")]
+pub fn session_refresh_failed(facts: JsValue, clock: JsValue, timeout_ms: JsValue) -> JsResult {
+    finish(session_refresh_failed_impl(&facts, &clock, &timeout_ms))
+}
+
+fn session_refresh_failed_impl(
+    facts: &JsValue,
+    clock: &JsValue,
+    timeout_ms: &JsValue,
+) -> Result<types::AfterRefreshFailure, Error> {
+    use crate::session::{after_refresh_failure, request_never_left, RefreshFailure, RequestFate};
+    let code = get(facts, "code")
+        .as_string()
+        .and_then(|c| crate::ErrorCode::parse(&c))
+        .ok_or_else(|| Error::invalid_config("unknown error code"))?;
+    let status = get(facts, "status")
+        .as_f64()
+        .filter(|s| s.fract() == 0.0 && (0.0..=999.0).contains(s))
+        .map(|s| s as u16);
+    let fate = match get(facts, "fate").as_string().as_deref() {
+        Some("sent") => match get(facts, "transportCode").as_string() {
+            Some(c) if request_never_left(&c) => RequestFate::NeverLeft,
+            _ => RequestFate::Sent,
+        },
+        _ => RequestFate::NotSent,
     };
-    err.map_or(JsValue::UNDEFINED, |e| to_js(&types::ErrorFields::from(&e)))
+    let clock = clock
+        .dyn_ref::<Function>()
+        .ok_or_else(|| Error::invalid_config("clock must be a function"))?;
+    let now = io::read_clock(clock)?;
+    let failure = RefreshFailure {
+        code,
+        status,
+        fate,
+        resent_after_lost_answer: get(facts, "resent").as_bool() == Some(true),
+    };
+    let timeout = timeout_ms.as_f64().unwrap_or(0.0);
+    Ok(types::AfterRefreshFailure::from(&after_refresh_failure(
+        &failure, now, timeout,
+    )))
+}
+
+/// After `save` resolved `false`: `{step: "written" | "adopt"}`, or `{step: "signed_out" |
+/// "keep", error}`, given what the store holds now (`null`: empty) and the save's `next` and
+/// `previous`.
+#[wasm_bindgen(js_name = sessionDroppedSave, unchecked_return_type = "AfterDroppedSave")]
+pub fn session_dropped_save(stored: JsValue, next: JsValue, previous: JsValue) -> JsResult {
+    finish(session_dropped_save_impl(&stored, &next, &previous))
+}
+
+fn session_dropped_save_impl(
+    stored: &JsValue,
+    next: &JsValue,
+    previous: &JsValue,
+) -> Result<types::AfterDroppedSave, Error> {
+    let stored = session_tokens(stored, "stored tokens").map_err(|e| {
+        Error::invalid_config(format!(
+            "store.load() returned tokens the session cannot use: {}",
+            e.message
+        ))
+    })?;
+    let missing = || Error::invalid_config("tokens must be an OAuthTokens object");
+    let next = session_tokens(next, "tokens")?.ok_or_else(missing)?;
+    let previous = session_tokens(previous, "tokens")?.ok_or_else(missing)?;
+    Ok(types::AfterDroppedSave::from(
+        &crate::session_store::after_dropped_save(stored.as_ref(), &next, &previous),
+    ))
+}
+
+/// Checks tokens handed to `signIn`: `invalid_config` unless they are `OAuthTokens`.
+#[wasm_bindgen(js_name = sessionCheckTokens, unchecked_return_type = "boolean")]
+pub fn session_check_tokens(tokens: JsValue) -> JsResult {
+    finish(
+        session_tokens(&tokens, "tokens")
+            .and_then(|t| {
+                t.ok_or_else(|| {
+                    Error::invalid_config("signIn needs OAuthTokens (use signOut() to sign out)")
+                })
+            })
+            .map(|_| true),
+    )
 }
 
 /// The API request headers for `kind` (`"openai-codex"` or `"rfc8628"`).
@@ -496,7 +653,10 @@ pub fn codex_base_url(url: JsValue) -> JsResult {
 /// token) or `"retry"` (mark, refresh, send again), given the status, whether this send was the
 /// retry, the body kind (`"empty"`, `"replayable"`, `"one-shot"`) and whether anything was
 /// streamed to the caller.
-#[wasm_bindgen(js_name = codexAfterReply)]
+#[wasm_bindgen(
+    js_name = codexAfterReply,
+    unchecked_return_type = "\"return\" | \"invalidate\" | \"retry\""
+)]
 pub fn codex_after_reply(
     status: JsValue,
     retried: JsValue,

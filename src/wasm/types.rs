@@ -347,6 +347,7 @@ pub struct SessionConfig {
     pub kind: Kind,
     pub skew_ms: f64,
     pub timeout_ms: f64,
+    pub store_timeout_ms: f64,
 }
 
 impl From<&crate::session::SessionConfig> for SessionConfig {
@@ -358,6 +359,70 @@ impl From<&crate::session::SessionConfig> for SessionConfig {
             },
             skew_ms: c.skew_ms,
             timeout_ms: c.timeout_ms,
+            store_timeout_ms: c.store_timeout_ms,
+        }
+    }
+}
+
+impl From<&crate::session_store::StoreFailure> for ErrorFields {
+    /// `{code, message, retryable}`: a store failure carries its own `retryable`.
+    fn from(f: &crate::session_store::StoreFailure) -> Self {
+        ErrorFields {
+            code: f.error.code.as_str(),
+            message: f.error.message.clone(),
+            retryable: f.retryable,
+            status: None,
+            server_code: None,
+            retry_after_ms: None,
+        }
+    }
+}
+
+/// What the token session does after a failed refresh.
+#[derive(Serialize, Tsify)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum AfterRefreshFailure {
+    Latch {
+        error: ErrorFields,
+    },
+    AnswerLost {
+        #[serde(rename = "retryAt")]
+        retry_at: f64,
+    },
+    Pass,
+}
+
+impl From<&crate::session::AfterRefreshFailure> for AfterRefreshFailure {
+    fn from(a: &crate::session::AfterRefreshFailure) -> Self {
+        use crate::session::AfterRefreshFailure as A;
+        match a {
+            A::Latch(e) => AfterRefreshFailure::Latch { error: e.into() },
+            A::AnswerLost { retry_at } => AfterRefreshFailure::AnswerLost {
+                retry_at: *retry_at,
+            },
+            A::PassThrough => AfterRefreshFailure::Pass,
+        }
+    }
+}
+
+/// What the token session does after a save the store dropped.
+#[derive(Serialize, Tsify)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum AfterDroppedSave {
+    Written,
+    Adopt,
+    SignedOut { error: ErrorFields },
+    Keep { error: ErrorFields },
+}
+
+impl From<&crate::session_store::DroppedSave> for AfterDroppedSave {
+    fn from(d: &crate::session_store::DroppedSave) -> Self {
+        use crate::session_store::DroppedSave as D;
+        match d {
+            D::Written => AfterDroppedSave::Written,
+            D::Adopt => AfterDroppedSave::Adopt,
+            D::SignedOut(e) => AfterDroppedSave::SignedOut { error: e.into() },
+            D::Keep(f) => AfterDroppedSave::Keep { error: f.into() },
         }
     }
 }

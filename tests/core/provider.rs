@@ -380,3 +380,107 @@ fn factories_refuse_options_they_do_not_know() {
         assert!(e.message.contains(option), "{}", e.message);
     }
 }
+
+/// `{"name":"value",...}` for `n` members `X-H0`..: as JSON object text.
+fn members(n: usize) -> String {
+    let inner: Vec<String> = (0..n).map(|i| format!(r#""X-H{i}":"v""#)).collect();
+    format!("{{{}}}", inner.join(","))
+}
+
+#[test]
+fn headers_fetch_refuses_or_rewrites_are_invalid_config() {
+    for name in [
+        "Content-Length",
+        "Transfer-Encoding",
+        "connection",
+        "Expect",
+        "HOST",
+        "Keep-Alive",
+        "Upgrade",
+        "TE",
+        "Trailer",
+        "Cookie",
+        "Proxy-Authorization",
+        "Sec-Fetch-Site",
+        "X-HTTP-Method-Override",
+    ] {
+        let e = codex_opts(&format!(r#"{{"headers":{{"{name}":"1"}}}}"#)).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidConfig, "{name}");
+    }
+    for value in [
+        r"a\u2028b",
+        r"a\u007fb",
+        r"\u20ac",
+        r"a\u0085b",
+        r"a\u000bb",
+        " a",
+        r"a\t",
+    ] {
+        let e = codex_opts(&format!(r#"{{"headers":{{"X-A":"{value}"}}}}"#)).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidConfig, "{value}");
+    }
+    let ok = codex_opts(r#"{"headers":{"X-Tab":"a\tb","X-Latin1":"\u00e9\u00ff","X-Empty":""}}"#)
+        .unwrap();
+    assert_eq!(ok.headers.len(), 3);
+}
+
+#[test]
+fn every_provider_string_and_count_has_a_cap() {
+    let long = |n: usize| "a".repeat(n);
+    let url = |n: usize| format!("https://idp.example.com/{}", "p".repeat(n - 24));
+    let refused = [
+        rfc_opts(&rfc_with("").replace(r#""c""#, &format!(r#""{}""#, long(513)))),
+        rfc_opts(&rfc_with(&format!(
+            r#","revocationEndpoint":"{}""#,
+            url(2049)
+        ))),
+        rfc_opts(&rfc_with(&format!(r#","scope":"{}""#, long(4097)))),
+        rfc_opts(&rfc_with(&format!(
+            r#","clientAuth":"client_secret_post","clientSecret":"{}""#,
+            long(4097)
+        ))),
+        rfc_opts(&rfc_with(&format!(r#","headers":{{"{}":"v"}}"#, long(257)))),
+        rfc_opts(&rfc_with(&format!(
+            r#","headers":{{"X-A":"{}"}}"#,
+            long(4097)
+        ))),
+        rfc_opts(&rfc_with(&format!(r#","headers":{}"#, members(33)))),
+        rfc_opts(&rfc_with(&format!(r#","extraParams":{}"#, members(33)))),
+        rfc_opts(&rfc_with(&format!(
+            r#","extraParams":{{"a":"{}"}}"#,
+            long(4097)
+        ))),
+        codex_opts(&format!(r#"{{"issuer":"{}"}}"#, url(2049))),
+    ];
+    for (i, r) in refused.into_iter().enumerate() {
+        assert_eq!(r.unwrap_err().code, ErrorCode::InvalidConfig, "case {i}");
+    }
+    // At the caps, counted in UTF-16 units as JavaScript counts them.
+    let at_caps = rfc_opts(&rfc_with(&format!(
+        r#","scope":"{}","revocationEndpoint":"{}","headers":{},"extraParams":{{"{}":"{}"}}"#,
+        "\u{1f600}".repeat(2048),
+        url(2048),
+        members(32),
+        long(256),
+        long(4096)
+    )))
+    .unwrap();
+    assert_eq!(at_caps.headers.len(), 32);
+}
+
+#[test]
+fn object_members_are_read_in_linear_time() {
+    // 200 000 members: quadratic de-duplication would take minutes.
+    let big = members(200_000);
+    let started = std::time::Instant::now();
+    let e = rfc_opts(&rfc_with(&format!(r#","headers":{big}"#))).unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidConfig);
+    let e = rfc_opts(&format!(
+        "{},{}",
+        rfc_with("").trim_end_matches('}'),
+        big.trim_start_matches('{')
+    ))
+    .unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidConfig);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -192,14 +193,108 @@ describe("demo CLI", { concurrency: true }, () => {
     assert.equal(noClient.status, 2);
     assert.match(noClient.stderr, /needs --client-id/);
   });
+});
 
-  test("a malformed or insecure --issuer is bad usage (exit 2) that shows what a valid issuer looks like, before any request", async () => {
-    for (const issuer of ["not-a-url", "ftp://auth.example.com", "http://auth.example.com", "https://auth.example.com/?x=1", "https://user:pw@auth.example.com"]) {
-      const run = await demo(["--issuer", issuer]);
-      assert.equal(run.status, 2, issuer);
-      assert.match(run.stderr, /^demo: --issuer must be the server's issuer URL, such as https:\/\/auth\.example\.com /, issuer);
-      assert.match(run.stderr, /http: only for localhost, 127\.0\.0\.1 or \[::1\]/, issuer);
-      assert.match(run.stderr, /\nusage: npm run demo -- /, issuer);
+/** A loopback discovery server this test controls; counts every request by path. */
+async function discoveryServer(answer: (path: string, base: string) => { status: number; headers?: Record<string, string>; body?: unknown }) {
+  const hits: string[] = [];
+  const server = createHttpServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    hits.push(path);
+    const a = answer(path, base);
+    res.writeHead(a.status, { "content-type": "application/json", ...a.headers });
+    res.end(a.body === undefined ? "" : JSON.stringify(a.body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const base = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+  return {
+    base,
+    hits,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const discoveryDoc = (issuer: string, base: string, extra: Record<string, unknown> = {}) => ({
+  issuer,
+  device_authorization_endpoint: `${base}/device`,
+  token_endpoint: `${base}/token`,
+  ...extra,
+});
+
+describe("demo CLI --issuer discovery against a server that lies", { concurrency: true }, () => {
+  const rfc = (issuer: string) => ["--provider", "rfc8628", "--client-id", "cli", "--issuer", issuer];
+
+  test("a document naming another issuer is refused (exit 1) before any device request", async () => {
+    const s = await discoveryServer((_p, base) => ({ status: 200, body: discoveryDoc("https://idp.example.com", base) }));
+    try {
+      const run = await demo(rfc(s.base));
+      assert.equal(run.status, 1, run.stderr);
+      assert.match(run.stderr, /describes the issuer "https:\/\/idp\.example\.com", not http:\/\/127\.0\.0\.1:\d+: a discovery document must name the issuer it was fetched for/);
+      assert.deepEqual(s.hits, ["/.well-known/openid-configuration"], "nothing but discovery was asked");
+    } finally {
+      await s.close();
+    }
+  });
+
+  test("a redirect is never followed (exit 1): the server it points to is never asked", async () => {
+    const target = await discoveryServer((_p, base) => ({ status: 200, body: discoveryDoc(base, base) }));
+    const s = await discoveryServer(() => ({ status: 302, headers: { location: `${target.base}/.well-known/openid-configuration` } }));
+    try {
+      const run = await demo(rfc(s.base));
+      assert.equal(run.status, 1, run.stderr);
+      assert.match(run.stderr, /answered a redirect \(HTTP 302\): discovery is never redirected/);
+      assert.deepEqual(target.hits, [], "the redirect target was never contacted");
+    } finally {
+      await s.close();
+      await target.close();
+    }
+  });
+
+  test("an endpoint in clear text to another host is refused (exit 1) before any request to it", async () => {
+    const s = await discoveryServer((_p, base) => ({
+      status: 200,
+      body: discoveryDoc(base, base, { token_endpoint: "http://evil.example/token", userinfo_endpoint: `${base}/userinfo` }),
+    }));
+    try {
+      const run = await demo(rfc(s.base));
+      assert.equal(run.status, 1, run.stderr);
+      assert.match(run.stderr, /token_endpoint of the discovery document is refused by the module's endpoint rules: .*https:/);
+      assert.deepEqual(s.hits, ["/.well-known/openid-configuration"]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test("an unused endpoint with userinfo in the URL is refused too; RFC 8414 metadata is found under its own well-known path", async () => {
+    const s = await discoveryServer((path, base) =>
+      path === "/.well-known/oauth-authorization-server"
+        ? { status: 200, body: discoveryDoc(base, base, { registration_endpoint: `https://user@idp.example.com/register` }) }
+        : { status: 404 },
+    );
+    try {
+      const run = await demo(rfc(s.base));
+      assert.equal(run.status, 1, run.stderr);
+      assert.match(run.stderr, /registration_endpoint of the discovery document is refused/);
+      assert.deepEqual(s.hits, ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test("an issuer the module's endpoint rules refuse is bad usage (exit 2) with what a valid issuer looks like, for both providers", async () => {
+    const runs = await Promise.all([
+      demo(rfc("not-a-url")),
+      demo(rfc("http://idp.example.com")),
+      demo(rfc("https://idp.example.com/?tenant=1")),
+      demo(["--issuer", "ftp://idp.example.com"]),
+      demo(["--issuer", "https://user@idp.example.com"]),
+    ]);
+    for (const run of runs) {
+      assert.equal(run.status, 2, run.stderr);
+      assert.match(run.stderr, /^demo: --issuer ".*" is not usable: /);
+      assert.match(run.stderr, /an issuer is an absolute https: URL without query or fragment, e\.g\. https:\/\/idp\.example\.com/);
+      assert.match(run.stderr, /usage: npm run demo -- /);
     }
   });
 });

@@ -188,7 +188,7 @@ describe("crash semantics", () => {
   const A: OAuthTokens = { accessToken: "at-A", tokenType: "Bearer", refreshToken: "rt-A", expiresAt: 1 };
   const B: OAuthTokens = { accessToken: "at-B", tokenType: "Bearer", refreshToken: "rt-B", idToken: "id-B", expiresAt: 2 };
 
-  test("SIGKILL between the synced temp file and the rename: the file still holds the old tokens; the next save removes the dead writer's temp file", async (t) => {
+  test("SIGKILL between the synced temp file and the rename: the file still holds the old tokens; a save removes the dead writer's temp file once it is older than staleLockMs", async (t) => {
     const path = await tempPath(t);
     const store = createFileStore({ path });
     await store.replace(A);
@@ -200,6 +200,10 @@ describe("crash semantics", () => {
     assert.deepEqual(await store.load(), A, "the old file, whole");
     await store.save(B, A);
     assert.deepEqual(await store.load(), B);
+    await fs.access(paused.tempPath); // a pid proves nothing (another PID namespace): only age does
+    const old = new Date(Date.now() - 20_001); // older than the default staleLockMs
+    await fs.utimes(paused.tempPath, old, old);
+    await store.save(B, A);
     await assert.rejects(fs.stat(paused.tempPath), { code: "ENOENT" });
   });
 
@@ -227,7 +231,7 @@ describe("crash semantics", () => {
     assert.ok(seen.some((g) => g > 0), "some kills landed after a completed save (the new file)");
   });
 
-  test("SIGKILL after the refresh but before its save completes: the rotated token is lost; the next holder breaks the dead lock and gets reauth_required (cause refresh_token_reused), then nothing until a new sign-in", async (t) => {
+  test("SIGKILL after the refresh but before its save completes: the rotated token is lost; the next holder breaks the dead lock once its heartbeat is staleLockMs old and gets reauth_required (cause refresh_token_reused), then nothing until a new sign-in", async (t) => {
     const mock = await withMock(t, 3600);
     const provider = openaiCodexProvider({ issuer: mock.url });
     const path = await tempPath(t);
@@ -245,7 +249,9 @@ describe("crash semantics", () => {
     await w.exited;
     assert.deepEqual(await store.load(), first, "the file still holds the spent set");
 
-    const session = createTokenSession({ provider, fetch: fetch as unknown as FetchLike, clock: Date.now, store, skewMs, timeoutMs: 5_000 });
+    const staleLockMs = 1_000;
+    const next = createFileStore({ path, staleLockMs });
+    const session = createTokenSession({ provider, fetch: fetch as unknown as FetchLike, clock: Date.now, store: next, skewMs, timeoutMs: 5_000 });
     const started = Date.now();
     const e = await session.getAccessToken().then(
       () => assert.fail("expected reauth_required"),
@@ -254,7 +260,9 @@ describe("crash semantics", () => {
     assert.ok(e instanceof OAuthDeviceFlowError);
     assert.equal(e.code, "reauth_required");
     assert.equal(e.cause?.code, "refresh_token_reused");
-    assert.ok(Date.now() - started < 5_000, "the dead holder's lock was broken at once, not waited out");
+    const waited = Date.now() - started;
+    t.diagnostic(`measured: the dead holder's lock was broken after ${waited} ms (staleLockMs ${staleLockMs})`);
+    assert.ok(waited < staleLockMs + 4_000, "the dead holder's lock was broken once its heartbeat was staleLockMs old, not waited out");
     assert.deepEqual(refreshLog(mock).map((r) => [r.spent, r.status]), [[first.refreshToken, 200], [first.refreshToken, 401]]);
     await assert.rejects(session.getAccessToken(), { code: "reauth_required" });
     assert.equal(refreshLog(mock).length, 2, "latched: no further request");

@@ -1,7 +1,8 @@
 /**
- * The file store in one process: the file format, atomic writes, modes, the lock file (contention,
- * stale locks, timeouts, heartbeat, release) and corrupt files. Waiting runs on a fake clock whose
- * `sleep` advances it; several processes are tested in fileStore.multiprocess.test.ts.
+ * The file store in one process: the file format, atomic writes, modes and directory permissions,
+ * symbolic links, the lock file (contention, heartbeat-only staleness, timeouts, release) and
+ * corrupt or newer files. Waiting runs on a fake clock whose `sleep` advances it; several processes
+ * are tested in fileStore.multiprocess.test.ts, another PID namespace in fileStore.pidns.test.ts.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -30,23 +31,39 @@ async function tempDir(t: TestContext): Promise<string> {
   return dir;
 }
 
-/** A clock that only moves when the store sleeps on it (each sleep also yields to I/O). */
+/**
+ * A clock that only moves when the store sleeps on it (each sleep also yields to I/O).
+ * `onSleep` runs after each step, e.g. a live holder's heartbeat.
+ */
 function fakeTime(start = T0) {
   const time = {
     now: start,
     sleeps: [] as number[],
+    onSleep: undefined as (() => Promise<void>) | undefined,
     clock: () => time.now,
     sleep: async (ms: number) => {
       time.sleeps.push(ms);
       time.now += ms;
+      await time.onSleep?.();
       await new Promise((resolve) => setImmediate(resolve));
     },
   };
   return time;
 }
 
+/** staleLockMs 4 000, lockTimeoutMs 5 000 (1.25 x: a waiter outlasts a dead holder's lock). */
+const STALE = 4_000;
+const WAIT = 5_000;
+
 function store(path: string, time: ReturnType<typeof fakeTime>, extra: Partial<FileStoreOptions> = {}) {
-  return createFileStore({ path, clock: time.clock, sleep: time.sleep, lockTimeoutMs: 1_000, staleLockMs: 5_000, ...extra });
+  return createFileStore({ path, clock: time.clock, sleep: time.sleep, lockTimeoutMs: WAIT, staleLockMs: STALE, ...extra });
+}
+
+/** A holder in another process that is alive: its heartbeat keeps the lock file's mtime at "now". */
+function heartbeatOf(path: string, time: ReturnType<typeof fakeTime>): void {
+  time.onSleep = async () => {
+    await fs.utimes(`${path}.lock`, new Date(time.now), new Date(time.now)).catch(() => undefined);
+  };
 }
 
 async function rejectsWith(p: Promise<unknown>, code: string, retryable: boolean): Promise<OAuthDeviceFlowError> {
@@ -63,8 +80,10 @@ async function rejectsWith(p: Promise<unknown>, code: string, retryable: boolean
 /** A pid that belonged to a process on this host and no longer does. */
 function deadPid(): number {
   const r = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
-  return Number(r.stdout);
+  deadPid.last = Number(r.stdout);
+  return deadPid.last;
 }
+deadPid.last = 0;
 
 async function writeLock(path: string, owner: unknown, mtimeMs: number): Promise<void> {
   await fs.writeFile(`${path}.lock`, typeof owner === "string" ? owner : JSON.stringify(owner));
@@ -139,6 +158,30 @@ describe("file format", () => {
     await assert.rejects(fs.stat(path), { code: "ENOENT" });
   });
 
+  test("save over a file written by a newer version is refused (storage_error, not retryable) and leaves it as it is", async (t) => {
+    const path = join(await tempDir(t), "tokens.json");
+    const newer = JSON.stringify({ version: 2, tokens: { accessToken: "at-v2", tokenType: "Bearer", refreshToken: "rt-v2" }, more: 1 });
+    await fs.writeFile(path, newer, { mode: 0o600 });
+    const s = createFileStore({ path });
+    const e = await rejectsWith(s.save(NEW, OLD), "storage_error", false);
+    assert.match(e.message, /newer version \(schema 2\); upgrade this program/);
+    assert.equal(await fs.readFile(path, "utf8"), newer, "not downgraded");
+    // A sign-in replaces whatever is stored, a newer version's file too: the person chose this program.
+    await s.replace(NEW);
+    assert.deepEqual(await s.load(), NEW);
+  });
+
+  test("save resolves true when it wrote next, false when it dropped it", async (t) => {
+    const path = join(await tempDir(t), "tokens.json");
+    const s = createFileStore({ path });
+    assert.equal(await s.save(NEW, OLD), false, "no file: signed out");
+    await s.replace(OLD);
+    assert.equal(await s.save(NEW, OLD), true);
+    assert.equal(await s.save(NEW, OLD), true, "a retried save: next is stored");
+    assert.equal(await s.save({ ...NEW, accessToken: "at-3", refreshToken: "rt-3" }, OLD), false, "the file holds another set");
+    assert.deepEqual(await s.load(), NEW);
+  });
+
   test("save over a file that cannot be read replaces it with next (the only set known to work)", async (t) => {
     const path = join(await tempDir(t), "tokens.json");
     await fs.writeFile(path, "{torn");
@@ -156,6 +199,9 @@ describe("file format", () => {
       { path: "/tmp/x", staleLockMs: Number.NaN },
       { path: "/tmp/x", sleep: 5 },
       { path: "/tmp/x", lockTimeout: 5 },
+      { path: "/tmp/x", lockTimeoutMs: 40_000, staleLockMs: 60_000 },
+      { path: "/tmp/x", lockTimeoutMs: 1_249, staleLockMs: 1_000 },
+      { path: "/tmp/x", staleLockMs: 60_000, lockTimeoutMs: 70_000 },
     ];
     for (const o of bad) {
       assert.throws(() => createFileStore(o as FileStoreOptions), (e: unknown) => e instanceof OAuthDeviceFlowError && e.code === "invalid_config");
@@ -192,7 +238,7 @@ describe("corrupt files are a clear error that never quotes the file", () => {
     assert.equal(await createFileStore({ path }).load(), null);
   });
 
-  test("a token session over a corrupt file rejects storage_error and sends no request", async (t) => {
+  test("a token session over a corrupt file rejects storage_error, not retryable (as the store says), and sends no request", async (t) => {
     const path = join(await tempDir(t), "tokens.json");
     await fs.writeFile(path, `{"version":1,"tokens":{"accessToken":"${SECRET}`);
     let requests = 0;
@@ -205,9 +251,11 @@ describe("corrupt files are a clear error that never quotes the file", () => {
       clock: () => T0,
       store: createFileStore({ path }),
     });
-    const e = await rejectsWith(session.getAccessToken(), "storage_error", true);
+    const e = await rejectsWith(session.getAccessToken(), "storage_error", false);
     assert.ok(!e.message.includes("SECRET"));
+    assert.match(e.message, /retrying cannot help/);
     assert.equal(requests, 0);
+    await rejectsWith(session.getAccessToken(), "storage_error", false);
   });
 });
 
@@ -251,15 +299,18 @@ describe("atomic write", () => {
     assert.deepEqual(await fs.readdir(dir), ["tokens.json"]);
   });
 
-  test("a temp file left by a dead writer is removed by the next save; a live writer's is kept", async (t) => {
+  test("another writer's temp file is removed only when older than staleLockMs, whatever its pid", async (t) => {
     const dir = await tempDir(t);
     const path = join(dir, "tokens.json");
-    const dead = join(dir, `.tokens.json.${deadPid()}.abcdef.tmp`);
-    const live = join(dir, `.tokens.json.${process.ppid}.abcdef.tmp`);
-    await fs.writeFile(dead, "partial");
-    await fs.writeFile(live, "partial");
-    await createFileStore({ path }).replace(NEW);
-    assert.deepEqual((await fs.readdir(dir)).sort(), [`.tokens.json.${process.ppid}.abcdef.tmp`, "tokens.json"]);
+    const time = fakeTime();
+    const old = join(dir, `.tokens.json.${process.ppid}.aaaaaa.tmp`);
+    const fresh = join(dir, `.tokens.json.${deadPid()}.bbbbbb.tmp`);
+    await fs.writeFile(old, "partial");
+    await fs.writeFile(fresh, "partial");
+    await fs.utimes(old, new Date(T0 - STALE - 1), new Date(T0 - STALE - 1));
+    await fs.utimes(fresh, new Date(T0 - 10), new Date(T0 - 10));
+    await store(path, time).replace(NEW);
+    assert.deepEqual((await fs.readdir(dir)).sort(), [`.tokens.json.${deadPid.last}.bbbbbb.tmp`, "tokens.json"]);
   });
 });
 
@@ -275,6 +326,43 @@ describe("modes", () => {
     await s.save(NEW, OLD);
     assert.equal(await mode(path), 0o600);
     assert.equal(await mode(dir), 0o700);
+  });
+
+  test("an existing token file open to group or others is made 0600 before it is loaded", async (t) => {
+    const path = join(await tempDir(t), "tokens.json");
+    await fs.writeFile(path, JSON.stringify({ version: 1, tokens: OLD }));
+    await fs.chmod(path, 0o644);
+    assert.deepEqual(await createFileStore({ path }).load(), OLD);
+    assert.equal(await mode(path), 0o600);
+    await fs.chmod(path, 0o666);
+    const s = createFileStore({ path });
+    assert.equal(await s.save(NEW, OLD), true);
+    assert.equal(await mode(path), 0o600);
+  });
+
+  test("a directory writable by group or others is refused (storage_error, not retryable) by every method, and nothing is written", async (t) => {
+    const dir = join(await tempDir(t), "shared");
+    await fs.mkdir(dir);
+    const path = join(dir, "tokens.json");
+    await fs.writeFile(path, JSON.stringify({ version: 1, tokens: OLD }), { mode: 0o600 });
+    for (const m of [0o777, 0o775, 0o1777, 0o757]) {
+      await fs.chmod(dir, m);
+      const s = store(path, fakeTime());
+      const calls: Array<[string, () => Promise<unknown>]> = [
+        ["load", () => s.load()],
+        ["save", () => s.save(NEW, OLD)],
+        ["replace", () => s.replace(NEW)],
+        ["lock", () => s.lock(async () => assert.fail("fn must not run"))],
+      ];
+      for (const [name, call] of calls) {
+        const e = await rejectsWith(call(), "storage_error", false);
+        assert.match(e.message, /writable by group or others/, `${name} ${m.toString(8)}`);
+        assert.ok(e.message.includes(dir));
+      }
+    }
+    await fs.chmod(dir, 0o755);
+    assert.deepEqual(await createFileStore({ path }).load(), OLD, "untouched, and a 0755 directory is fine");
+    assert.deepEqual((await fs.readdir(dir)).sort(), ["tokens.json"]);
   });
 
   test("an existing file with a wider mode is replaced by a 0600 one on the next save", async (t) => {
@@ -356,10 +444,11 @@ describe("lock", () => {
     assert.equal(maxActive, 1);
   });
 
-  test("timeout: a lock held by a live owner makes lock() reject a retryable storage_error after lockTimeoutMs, without running fn", async (t) => {
+  test("timeout: a lock held by a live owner (heartbeat) makes lock() reject a retryable storage_error after lockTimeoutMs, without running fn", async (t) => {
     const path = join(await tempDir(t), "tokens.json");
     const time = fakeTime();
     await writeLock(path, { pid: process.ppid, host: hostname(), since: T0 }, T0);
+    heartbeatOf(path, time);
     let ran = false;
     const e = await rejectsWith(
       store(path, time).lock(async () => {
@@ -368,9 +457,9 @@ describe("lock", () => {
       "storage_error",
       true,
     );
-    assert.match(e.message, /held the token file's lock .* for over 1000 ms; try again/);
+    assert.match(e.message, /held the token file's lock .* for over 5000 ms; try again/);
     assert.equal(ran, false);
-    assert.ok(time.now >= T0 + 1_000 && time.now < T0 + 1_100, `gave up at the deadline (${time.now - T0} ms)`);
+    assert.ok(time.now >= T0 + WAIT && time.now < T0 + WAIT + 100, `gave up at the deadline (${time.now - T0} ms)`);
     assert.ok(time.sleeps.every((ms) => ms > 0 && ms <= 50), "polls in short steps");
   });
 
@@ -379,6 +468,7 @@ describe("lock", () => {
     const time = fakeTime();
     await fs.writeFile(path, JSON.stringify({ version: 1, tokens: OLD }));
     await writeLock(path, { pid: process.ppid, host: hostname(), since: T0 }, T0);
+    heartbeatOf(path, time);
     let requests = 0;
     const session = createTokenSession({
       provider: OPENAI_CODEX,
@@ -408,7 +498,7 @@ describe("lock", () => {
     t.mock.timers.enable({ apis: ["setInterval"] });
     const path = join(await tempDir(t), "tokens.json");
     const time = fakeTime();
-    const s = store(path, time, { staleLockMs: 4_000 });
+    const s = store(path, time);
     await s.lock(async () => {
       time.now = T0 + 3_000;
       t.mock.timers.tick(1_000);
@@ -420,7 +510,7 @@ describe("lock", () => {
   });
 });
 
-describe("stale locks", () => {
+describe("stale locks: the heartbeat alone decides, whatever host or pid the lock names", () => {
   const broken = async (t: TestContext, owner: unknown, ageMs: number) => {
     const path = join(await tempDir(t), "tokens.json");
     const time = fakeTime();
@@ -433,35 +523,122 @@ describe("stale locks", () => {
     assert.equal(time.now, T0, "broken at once, no waiting");
     await assert.rejects(fs.stat(`${path}.lock.break`), { code: "ENOENT" });
   };
-  const kept = async (t: TestContext, owner: unknown, ageMs: number) => {
+  /** A live holder heartbeats: its lock is kept until the waiter's deadline, whatever its pid says. */
+  const kept = async (t: TestContext, owner: unknown) => {
     const path = join(await tempDir(t), "tokens.json");
     const time = fakeTime();
-    await writeLock(path, owner, T0 - ageMs);
-    await rejectsWith(store(path, time).lock(async () => undefined), "storage_error", true);
+    await writeLock(path, owner, T0);
+    heartbeatOf(path, time);
+    await rejectsWith(store(path, time).lock(async () => assert.fail("fn must not run")), "storage_error", true);
     const content = typeof owner === "string" ? owner : JSON.stringify(owner);
     assert.equal(await fs.readFile(`${path}.lock`, "utf8"), content, "the live owner's lock is still there, untouched");
   };
 
-  test("owner on this host and dead: broken at once, however fresh", (t) => broken(t, { pid: deadPid(), host: hostname(), since: T0 }, 0));
-  test("owner on this host, alive, silent for longer than staleLockMs: broken", (t) => broken(t, { pid: process.ppid, host: hostname(), since: 0 }, 5_001));
-  test("owner on another host, silent for longer than staleLockMs: broken", (t) => broken(t, { pid: 1, host: "elsewhere.invalid", since: 0 }, 5_001));
-  test("an empty lock file (its writer died at once) older than staleLockMs: broken", (t) => broken(t, "", 5_001));
-  test("owner on this host, alive, heard from within staleLockMs: kept (lock() times out)", (t) => kept(t, { pid: process.ppid, host: hostname(), since: 0 }, 3_000));
-  test("owner on another host with a pid that is dead here, fresh: kept (a pid says nothing across hosts)", (t) =>
-    kept(t, { pid: deadPid(), host: "elsewhere.invalid", since: T0 }, 0));
-  test("an empty lock file, fresh (being written right now): kept", (t) => kept(t, "", 0));
+  test("heartbeat older than staleLockMs, owner on this host and dead: broken at once", (t) => broken(t, { pid: deadPid(), host: hostname(), since: 0 }, STALE + 1));
+  test("heartbeat older than staleLockMs, owner on this host and alive: broken", (t) => broken(t, { pid: process.ppid, host: hostname(), since: 0 }, STALE + 1));
+  test("heartbeat older than staleLockMs, owner on another host: broken", (t) => broken(t, { pid: 1, host: "elsewhere.invalid", since: 0 }, STALE + 1));
+  test("an empty lock file (its writer died at once) older than staleLockMs: broken", (t) => broken(t, "", STALE + 1));
+  test("a heartbeating owner on this host whose pid is dead here (another PID namespace): kept until lockTimeoutMs", (t) =>
+    kept(t, { pid: deadPid(), host: hostname(), since: T0 }));
+  test("a heartbeating owner on this host, alive: kept", (t) => kept(t, { pid: process.ppid, host: hostname(), since: 0 }));
+  test("a heartbeating owner on another host: kept", (t) => kept(t, { pid: 1, host: "elsewhere.invalid", since: 0 }));
+  test("a heartbeating empty lock file (being written right now): kept", (t) => kept(t, ""));
+
+  test("a fresh lock whose pid is dead on this host is not broken at once: the waiter breaks it once its heartbeat is staleLockMs old, before its own deadline", async (t) => {
+    const path = join(await tempDir(t), "tokens.json");
+    const time = fakeTime();
+    await writeLock(path, { pid: deadPid(), host: hostname(), since: T0 }, T0);
+    let ranAt = 0;
+    await store(path, time).lock(async () => {
+      ranAt = time.now;
+    });
+    assert.ok(ranAt > T0 + STALE && ranAt <= T0 + WAIT, `entered at +${ranAt - T0} ms`);
+  });
+
+  for (const [name, options, stale] of [
+    ["the defaults", {}, 20_000],
+    ["only staleLockMs (60 000)", { staleLockMs: 60_000 }, 60_000],
+    ["only lockTimeoutMs (10 000)", { lockTimeoutMs: 10_000 }, 8_000],
+  ] as const) {
+    test(`with ${name}, a waiter outlasts a dead holder's lock and breaks it after ${stale} ms`, async (t) => {
+      const path = join(await tempDir(t), "tokens.json");
+      const time = fakeTime();
+      await writeLock(path, { pid: 1, host: "elsewhere.invalid", since: T0 }, T0);
+      let ranAt = 0;
+      await createFileStore({ path, clock: time.clock, sleep: time.sleep, ...options }).lock(async () => {
+        ranAt = time.now;
+      });
+      assert.ok(ranAt > T0 + stale && ranAt < T0 + stale + 100, `entered at +${ranAt - T0} ms`);
+    });
+  }
 
   test("a stale break-guard left by a dead breaker is cleared too", async (t) => {
     const path = join(await tempDir(t), "tokens.json");
     const time = fakeTime();
-    await writeLock(path, { pid: deadPid(), host: hostname(), since: T0 }, T0);
-    await fs.writeFile(`${path}.lock.break`, JSON.stringify({ pid: deadPid(), host: hostname(), since: T0 }));
+    await writeLock(path, { pid: deadPid(), host: hostname(), since: 0 }, T0 - STALE - 1);
+    await fs.writeFile(`${path}.lock.break`, JSON.stringify({ pid: deadPid(), host: hostname(), since: 0 }));
+    await fs.utimes(`${path}.lock.break`, new Date(T0 - STALE - 1), new Date(T0 - STALE - 1));
     let ran = false;
     await store(path, time).lock(async () => {
       ran = true;
     });
     assert.equal(ran, true);
     await assert.rejects(fs.stat(`${path}.lock.break`), { code: "ENOENT" });
+  });
+});
+
+describe("a symbolic link at the token path is followed: file, lock and temp files are the target's", () => {
+  test("saves write the target and keep the link; a holder of the link's name and one of the target's name share one lock", async (t) => {
+    const dir = await tempDir(t);
+    const realDir = join(dir, "real");
+    await fs.mkdir(realDir, { mode: 0o700 });
+    const target = join(realDir, "tokens.json");
+    const link = join(dir, "tokens.json");
+    await fs.symlink(target, link);
+    const time = fakeTime();
+    const viaLink = store(link, time);
+    const viaTarget = store(target, time);
+    await viaLink.replace(OLD);
+    assert.ok((await fs.lstat(link)).isSymbolicLink(), "the link survives a replace");
+    assert.deepEqual(await viaTarget.load(), OLD);
+    const seen: string[] = [];
+    await viaLink.lock(async () => {
+      seen.push(...(await fs.readdir(realDir)));
+      assert.deepEqual((await fs.readdir(dir)).sort(), ["real", "tokens.json"], "no lock beside the link");
+      // The other name waits for the same lock.
+      heartbeatOf(target, time);
+      await rejectsWith(viaTarget.lock(async () => assert.fail("both holders inside")), "storage_error", true);
+      time.onSleep = undefined;
+      assert.equal(await viaLink.save(NEW, OLD), true);
+    });
+    assert.deepEqual(seen.sort(), ["tokens.json", "tokens.json.lock"]);
+    assert.ok((await fs.lstat(link)).isSymbolicLink(), "the link survives a save");
+    assert.deepEqual(await viaTarget.load(), NEW);
+    assert.deepEqual((await fs.readdir(realDir)).sort(), ["tokens.json"]);
+  });
+
+  test("the temp file is written beside the target (the rename never crosses file systems or replaces the link)", async (t) => {
+    const dir = await tempDir(t);
+    await fs.mkdir(join(dir, "real"), { mode: 0o700 });
+    await fs.symlink("real/tokens.json", join(dir, "tokens.json")); // relative, dangling until the first write
+    const temps: string[] = [];
+    const s = createFileStore({ path: join(dir, "tokens.json"), beforeRename: (temp) => void temps.push(temp) });
+    assert.equal(await s.load(), null, "a dangling link is no file yet");
+    await s.replace(OLD);
+    assert.equal(temps.length, 1);
+    assert.equal(join(temps[0]!, ".."), join(dir, "real"));
+    assert.deepEqual(JSON.parse(await fs.readFile(join(dir, "real", "tokens.json"), "utf8")).tokens, OLD);
+    await s.replace(null);
+    assert.ok((await fs.lstat(join(dir, "tokens.json"))).isSymbolicLink(), "sign-out removes the target, not the link");
+    assert.equal(await s.load(), null);
+  });
+
+  test("a loop of links is storage_error, not retryable", async (t) => {
+    const dir = await tempDir(t);
+    await fs.symlink(join(dir, "b"), join(dir, "a"));
+    await fs.symlink(join(dir, "a"), join(dir, "b"));
+    const e = await rejectsWith(createFileStore({ path: join(dir, "a") }).load(), "storage_error", false);
+    assert.match(e.message, /loop of symbolic links/);
   });
 });
 

@@ -93,9 +93,11 @@ async function session(go: GoMessage): Promise<void> {
   const store = {
     load: () => file.load(),
     save: async (next: OAuthTokens, previous: OAuthTokens) => {
-      await file.save(next, previous);
+      const saved = await file.save(next, previous);
       saves.push({ at: Date.now(), tokens: next });
+      return saved;
     },
+    replace: (tokens: OAuthTokens | null) => file.replace(tokens),
     lock: <T>(fn: () => Promise<T>) => file.lock(fn),
   };
   const recordingFetch: FetchLike = async (url, init) => {

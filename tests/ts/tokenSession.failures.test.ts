@@ -145,23 +145,40 @@ describe("a dead refresh token: reauth_required and the latch", () => {
 });
 
 describe("other failures reject as they are and leave the session usable", () => {
-  const TRANSIENT: Array<{ name: string; script: Script; code: OAuthErrorCode; status?: number }> = [
+  // `lost`: the request left and no usable answer came back, so the server may have carried the
+  // refresh out: the same refresh token is held back for min(timeoutMs, 5 s) (item 9 of issue 15).
+  const refused = Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }) });
+  const TRANSIENT: Array<{ name: string; script: Script; code: OAuthErrorCode; status?: number; lost?: boolean }> = [
     { name: "503", script: json(503, { error: "temporarily_unavailable" }), code: "server_error", status: 503 },
     { name: "429", script: { status: 429, headers: { "Retry-After": "7" } }, code: "server_error", status: 429 },
-    { name: "fetch rejects", script: { kind: "reject" }, code: "network_error" },
+    { name: "fetch rejects", script: { kind: "reject" }, code: "network_error", lost: true },
+    { name: "fetch rejects with ECONNREFUSED (never left)", script: { kind: "reject", error: refused }, code: "network_error" },
     { name: "302", script: { status: 302, headers: { Location: "https://portal.example" } }, code: "redirect", status: 302 },
-    { name: "an HTML page", script: html(200), code: "invalid_response", status: 200 },
+    { name: "an HTML page", script: html(200), code: "invalid_response", status: 200, lost: true },
+    { name: "a gateway timeout (504)", script: json(504, {}), code: "server_error", status: 504, lost: true },
     { name: "fetch resolves to a non-response", script: { kind: "resolve", value: 42 }, code: "invalid_config" },
   ];
-  for (const { name, script, code, status } of TRANSIENT) {
-    test(`${name}: ${code}, no save, and the next call refreshes with the same refresh token`, async () => {
+  for (const { name, script, code, status, lost } of TRANSIENT) {
+    const then = lost ? "the same refresh token is held back 5 s, then sent again" : "the next call refreshes with the same refresh token";
+    test(`${name}: ${code}, no save, and ${then}`, async () => {
       const f = new FakeFetch(script, NEW_REPLY);
       const store = new RecordingStore(OLD);
-      const session = sessionOver(store, f);
+      const clock = new FakeClock(T0);
+      const session = sessionOver(store, f, { clock: clock.clock });
       const e = await rejectsWith(session.getAccessToken(), { code, status });
       assert.equal(e.cause, undefined);
       assertNoSecrets(e, SECRETS);
       assert.equal(store.saves.length, 0);
+      if (lost) {
+        const held = await rejectsWith(session.getAccessToken(), { code: "network_error", retryable: true });
+        assert.equal(held.retryAfterMs, 5_000);
+        assert.match(held.message, /got no answer and may have been carried out by the server/);
+        assert.equal(f.calls.length, 1, "no request while held back");
+        assert.equal(store.loads, 2, "the store is read again (another holder may have saved newer tokens)");
+        clock.advance(4_999);
+        assert.equal((await rejectsWith(session.getAccessToken(), { code: "network_error" })).retryAfterMs, 1);
+        clock.advance(1);
+      }
       assert.equal(await session.getAccessToken(), NEW.accessToken);
       assert.equal(f.calls.length, 2);
       assert.equal(f.calls[1]!.body, codexRefreshBody(OLD.refreshToken!));
@@ -170,10 +187,14 @@ describe("other failures reject as they are and leave the session usable", () =>
 
   test("timeoutMs bounds the refresh: a hung token endpoint rejects network_error for every waiting caller", async () => {
     const f = new FakeFetch({ kind: "never" }, NEW_REPLY);
-    const session = sessionOver(new RecordingStore(OLD), f, { timeoutMs: 20 });
+    const clock = new FakeClock(T0);
+    const session = sessionOver(new RecordingStore(OLD), f, { timeoutMs: 20, clock: clock.clock });
     const waiting = Array.from({ length: 10 }, () => session.getAccessToken());
     for (const p of waiting) await rejectsWith(p, { code: "network_error" });
     assert.equal(f.calls.length, 1);
+    // Sent without an answer: held back for min(timeoutMs, 5 s) = 20 ms.
+    assert.equal((await rejectsWith(session.getAccessToken(), { code: "network_error" })).retryAfterMs, 20);
+    clock.advance(20);
     assert.equal(await session.getAccessToken(), NEW.accessToken);
   });
 
@@ -194,11 +215,11 @@ describe("other failures reject as they are and leave the session usable", () =>
   });
 
   test("a transient failure after invalidate() keeps the invalidation: the next call refreshes again", async () => {
-    const f = new FakeFetch({ kind: "reject" }, NEW_REPLY);
+    const f = new FakeFetch(json(503, {}), NEW_REPLY);
     const session = sessionOver(new RecordingStore(valid("at_1", "rt_1")), f);
     await session.getAccessToken();
     session.invalidate();
-    await rejectsWith(session.getAccessToken(), { code: "network_error" });
+    await rejectsWith(session.getAccessToken(), { code: "server_error", status: 503 });
     assert.equal(await session.getAccessToken(), NEW.accessToken);
     assert.equal(f.calls.length, 2);
   });

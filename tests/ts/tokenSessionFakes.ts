@@ -78,8 +78,11 @@ export class RecordingStore implements TokenStore {
   readonly inner: MemoryTokenStore;
   loads = 0;
   readonly saves: Array<{ next: OAuthTokens; previous: OAuthTokens }> = [];
+  readonly replaces: Array<OAuthTokens | null> = [];
   locks = 0;
-  onSave: ((next: OAuthTokens, previous: OAuthTokens) => Promise<void>) | undefined;
+  /** Runs before the inner save; resolving `false` (or anything but undefined) is the save's answer instead. */
+  onSave: ((next: OAuthTokens, previous: OAuthTokens) => Promise<void | boolean>) | undefined;
+  onReplace: ((tokens: OAuthTokens | null) => Promise<void>) | undefined;
   onLoad: (() => Promise<OAuthTokens | null>) | undefined;
   lock: (<T>(fn: () => Promise<T>) => Promise<T>) | undefined;
 
@@ -104,16 +107,24 @@ export class RecordingStore implements TokenStore {
     return this.onLoad ? this.onLoad() : this.inner.load();
   }
 
-  async save(next: OAuthTokens, previous: OAuthTokens): Promise<void> {
+  async save(next: OAuthTokens, previous: OAuthTokens): Promise<boolean> {
     this.saves.push({ next, previous });
     this.log.push("save:start");
-    if (this.onSave) await this.onSave(next, previous);
-    await this.inner.save(next, previous);
-    this.log.push("save:done");
+    const answer = this.onSave ? await this.onSave(next, previous) : undefined;
+    const saved = typeof answer === "boolean" ? answer : await this.inner.save(next, previous);
+    this.log.push(saved ? "save:done" : "save:dropped");
+    return saved;
+  }
+
+  async replace(tokens: OAuthTokens | null): Promise<void> {
+    this.replaces.push(tokens);
+    this.log.push("replace");
+    if (this.onReplace) await this.onReplace(tokens);
+    await this.inner.replace(tokens);
   }
 
   /** Puts tokens in the store as another holder (or a new sign-in) would. */
-  put(t: OAuthTokens): Promise<void> {
-    return this.inner.save(t, t);
+  put(t: OAuthTokens | null): Promise<void> {
+    return this.inner.replace(t);
   }
 }

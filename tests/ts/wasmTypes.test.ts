@@ -8,6 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type * as wasm from "../../pkg/oauth_device_flow.js";
 import * as mod from "../../js/oauthDeviceFlow.ts";
+import type { OperationResults } from "../../js/wasmResults.ts";
 
 /** `true` only when A and B are the same type (the usual mutual-conditional test). */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -23,11 +24,17 @@ same<wasm.StringMap, ReturnType<typeof mod.codexAuthHeaders>>(true);
 same<wasm.ErrorCode, Exclude<mod.OAuthErrorCode, "usage_limit_reached" | "usage_not_included" | "model_error" | "response_failed" | "stream_incomplete" | "idle_timeout" | "challenge">>(true);
 // Events carry a module error code, which the public event type accepts.
 const event = (e: wasm.DeviceFlowEvent): mod.DeviceFlowEvent => e;
-// The wasm exports return the public types: the wrappers need no casts.
-same<Awaited<ReturnType<typeof wasm.requestDeviceCode>>, mod.DeviceCode>(true);
-same<Awaited<ReturnType<typeof wasm.pollDeviceToken>>, mod.PollResult>(true);
-same<Awaited<ReturnType<typeof wasm.refreshAccessToken>>, mod.OAuthTokens>(true);
-same<Awaited<ReturnType<typeof wasm.waitForDeviceToken>>, mod.OAuthTokens>(true);
+// The async exports start operations (they return an id); what an operation settles with is
+// typed once, per export, in js/wasmResults.ts, which must name the public types.
+same<OperationResults["requestDeviceCode"], mod.DeviceCode>(true);
+same<OperationResults["pollDeviceToken"], mod.PollResult>(true);
+same<OperationResults["refreshAccessToken"], mod.OAuthTokens>(true);
+same<OperationResults["waitForDeviceToken"], mod.OAuthTokens>(true);
+same<OperationResults["revokeToken"], Awaited<ReturnType<typeof mod.revokeToken>>>(true);
+// Every async export (those returning an operation id) has an entry, and nothing else does.
+type OperationExports = { [K in keyof typeof wasm]: (typeof wasm)[K] extends (...a: never[]) => number ? K : never }[keyof typeof wasm];
+type SameKeys<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const sameKeys: SameKeys<keyof OperationResults, Exclude<OperationExports, "isExpiredAt" | "opCount" | "wasmMemoryBytes">> = true;
 same<ReturnType<typeof wasm.openaiCodexProvider>, mod.OAuthProvider>(true);
 
 const hasUndefinedMember = (v: unknown): boolean =>
@@ -35,6 +42,7 @@ const hasUndefinedMember = (v: unknown): boolean =>
 
 test("values from the module are plain objects without undefined members", () => {
   void event;
+  void sameKeys;
   const codex = mod.openaiCodexProvider({ issuer: "http://127.0.0.1:9", headers: { "X-B": "2", "X-A": "1" } });
   assert.equal(Object.getPrototypeOf(codex), Object.prototype);
   assert.equal(hasUndefinedMember(codex), false);

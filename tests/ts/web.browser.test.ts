@@ -41,6 +41,7 @@ interface Page {
   locator(selector: string): Locator;
   getByRole(role: "button", options: { name: string }): Locator;
   evaluate(expression: string): Promise<unknown>;
+  waitForFunction(expression: string): Promise<unknown>;
   screenshot(options: { path: string; fullPage?: boolean }): Promise<unknown>;
 }
 interface BrowserContext {
@@ -67,7 +68,7 @@ const CHROMIUM = process.env["CHROMIUM_PATH"] || "/usr/bin/chromium";
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SHOTS = join(ROOT, "target", "screenshots");
-const STEP_MS = 10_000;
+const STEP_MS = 20_000;
 
 let mock: MockServer;
 let host: WebHost;
@@ -141,7 +142,7 @@ function shot(name: string): string {
 
 test("admin page: sign in with the device-code modal, approve on the verification page, connected, one chat turn", async (t) => {
   const page = await adminPage();
-  await page.goto(`${host.url}/`);
+  await page.goto(host.adminUrl);
   assert.match((await page.locator("#terms-notice").textContent()) ?? "", /experimental and a grey area of OpenAI's terms of use/);
   assert.equal(await page.locator("#connection").textContent(), "Not connected");
 
@@ -152,10 +153,17 @@ test("admin page: sign in with the device-code modal, approve on the verificatio
   assert.match((await page.locator("#countdown").textContent()) ?? "", /^1[45]:[0-5][0-9]$/, "a 15-minute countdown");
   assert.equal(await page.locator("#flow-status").textContent(), "Waiting for approval…");
 
+  // The label says "Copied" once the clipboard write has resolved, and "Copy" again 2 s later. On a
+  // busy machine a poll of the label can miss that window, so the page records every label the
+  // button takes (a MutationObserver set up before the click) and the test waits for that record.
+  await page.evaluate(`{
+    const button = document.getElementById("copy-code");
+    window.copyLabels = [];
+    new MutationObserver(() => window.copyLabels.push(button.textContent)).observe(button, { childList: true, characterData: true, subtree: true });
+  }`);
   await page.locator("#copy-code").click();
-  // The label changes once the clipboard write has resolved: wait for it rather than race it.
-  await page.locator('#copy-code:text-is("Copied")').waitFor();
-  assert.equal(await page.locator("#copy-code").textContent(), "Copied");
+  await page.waitForFunction(`window.copyLabels.includes("Copied")`);
+  assert.equal(await page.evaluate(`window.copyLabels[0]`), "Copied", "the first label after the click is Copied");
   assert.equal(await page.evaluate("navigator.clipboard.readText()"), userCode, "the copy button puts the code on the clipboard");
   await page.screenshot({ path: shot("admin-modal-waiting.png") });
 

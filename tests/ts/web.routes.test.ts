@@ -10,8 +10,12 @@ import { describe, test } from "node:test";
 import { OAuthDeviceFlowError, createMemoryStore, openaiCodexProvider, type OAuthErrorCode, type OAuthTokens, type TokenStore } from "../../js/oauthDeviceFlow.ts";
 import { startMockServer, type MockServer } from "../../js/demo/mockServer.ts";
 import { API, CHAT_ROUTE, startWebHost, type WebHost, type WebHostOptions } from "../../js/demo/web/server.ts";
-import { MAX_FLOWS } from "../../js/demo/web/flows.ts";
+import { MAX_OPEN_FLOWS, START_BURST, START_REFILL_MS } from "../../js/demo/web/admission.ts";
 import { NOW, submitPage } from "./mockSupport.ts";
+import { promises as fs } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createFileStore } from "../../js/oauthDeviceFlow.ts";
 
 const POLL_PATH = "/api/accounts/deviceauth/token";
 const USERCODE_PATH = "/api/accounts/deviceauth/usercode";
@@ -46,10 +50,13 @@ interface Answer {
   text: string;
 }
 
+/** The headers the page sends on every API request: its origin and the admin token. */
+const pageHeaders = (host: WebHost) => ({ origin: host.url, "x-admin-token": host.adminToken });
+
 async function call(host: WebHost, path: string, body: unknown = {}, headers: Record<string, string> = {}): Promise<Answer> {
   const res = await fetch(`${host.url}${path}`, {
     method: "POST",
-    headers: { "content-type": "application/json", ...headers },
+    headers: { "content-type": "application/json", ...pageHeaders(host), ...headers },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
   const text = await res.text();
@@ -102,16 +109,40 @@ describe("start", () => {
       assert.equal(env.host.flows.size, 0);
     }));
 
-  test(`at most ${MAX_FLOWS} flows are kept: one more drops the oldest, which then polls as unknown_flow`, () =>
+  test(`starts are rate-limited (${START_BURST} at once, then one every ${START_REFILL_MS / 1000} s): HTTP 429 with Retry-After, nothing asked upstream`, () =>
     withHost({}, async (env) => {
-      const first = await start(env);
-      for (let i = 1; i < MAX_FLOWS; i += 1) await start(env);
-      assert.equal(env.host.flows.size, MAX_FLOWS);
-      await start(env);
-      assert.equal(env.host.flows.size, MAX_FLOWS);
-      const answer = await poll(env, first.flowId);
-      assert.equal(answer.status, 404);
-      assert.deepEqual(answer.json, { status: "error", code: "unknown_flow", retryable: false, intervalMs: 0 });
+      const flows: string[] = [];
+      for (let i = 0; i < START_BURST; i += 1) flows.push((await start(env)).flowId);
+      for (const id of flows) await call(env.host, `${API}/cancel`, { flowId: id });
+      const refused = await call(env.host, `${API}/start`);
+      assert.equal(refused.status, 429);
+      assert.deepEqual(refused.json, { status: "error", code: "rate_limited", retryable: true, intervalMs: START_REFILL_MS });
+      assert.equal(env.mock.count(USERCODE_PATH), START_BURST, "the refused start asked nothing upstream");
+      env.clock.now += START_REFILL_MS - 1;
+      assert.equal((await call(env.host, `${API}/start`)).status, 429);
+      env.clock.now += 1;
+      assert.equal((await call(env.host, `${API}/start`)).status, 200, "one more after the refill time");
+      assert.equal((await call(env.host, `${API}/start`)).status, 429);
+    }));
+
+  test(`at most ${MAX_OPEN_FLOWS} open flows: one more start is refused (429 too_many_flows), no flow is ever dropped, a cancelled or expired one frees its place`, () =>
+    withHost({}, async (env) => {
+      const open: Array<{ flowId: string }> = [];
+      for (let i = 0; i < MAX_OPEN_FLOWS; i += 1) {
+        if (i === START_BURST) env.clock.now += (MAX_OPEN_FLOWS - START_BURST) * START_REFILL_MS;
+        open.push(await start(env));
+      }
+      env.clock.now += START_REFILL_MS;
+      const full = await call(env.host, `${API}/start`);
+      assert.equal(full.status, 429);
+      assert.equal(full.json["code"], "too_many_flows");
+      assert.ok(Number(full.json["intervalMs"]) > 0, "says when a place frees up");
+      for (const flow of open) assert.equal((await poll(env, flow.flowId)).status, 200, "every flow is still there");
+      await call(env.host, `${API}/cancel`, { flowId: open[0]?.flowId });
+      assert.equal((await call(env.host, `${API}/start`)).status, 200, "a cancelled flow frees its place");
+      env.clock.now += 15 * 60_000 + START_BURST * START_REFILL_MS;
+      for (let i = 0; i < START_BURST; i += 1) assert.equal((await call(env.host, `${API}/start`)).status, 200, "expired flows free theirs");
+      assert.ok(env.host.flows.size <= MAX_OPEN_FLOWS);
     }));
 });
 
@@ -189,7 +220,7 @@ describe("outcomes", () => {
       assert.deepEqual((await poll(env, flowId)).json, { status: "connected", intervalMs: 1000 });
       assert.equal(env.mock.count(POLL_PATH), 1);
       assert.equal(env.mock.count("/oauth/token"), 1);
-      const status = await fetch(`${env.host.url}${API}/status`).then((r) => r.json());
+      const status = await fetch(`${env.host.url}${API}/status`, { headers: pageHeaders(env.host) }).then((r) => r.json());
       assert.deepEqual(status, { connected: true, accountId: env.mock.account.accountId, planType: env.mock.account.planType, email: env.mock.account.email });
     }));
 
@@ -214,17 +245,18 @@ describe("outcomes", () => {
       assert.equal(env.mock.count(POLL_PATH), 0);
     }));
 
-  test("a store that fails to save: storage_error (retryable), then the same tokens are saved on the next poll without a second exchange", () => {
+  test("a store that fails to sign in (replace): storage_error (retryable), then the same tokens are signed in on the next poll without a second exchange", () => {
     const inner = createMemoryStore();
     let failures = 1;
     const store: TokenStore = {
       load: () => inner.load(),
-      save: async (next: OAuthTokens, previous: OAuthTokens) => {
+      save: (next: OAuthTokens, previous: OAuthTokens) => inner.save(next, previous),
+      replace: async (tokens: OAuthTokens | null) => {
         if (failures > 0) {
           failures -= 1;
-          throw new Error(`disk full while writing ${next.accessToken}`);
+          throw new Error(`disk full while writing ${tokens?.accessToken}`);
         }
-        await inner.save(next, previous);
+        await inner.replace(tokens);
       },
     };
     return withHost({ store }, async (env) => {
@@ -258,7 +290,7 @@ describe("outcomes", () => {
 
 /** The chat route's answer: the NDJSON lines when it streams, else its JSON. */
 async function chatCall(host: WebHost, message: string): Promise<{ status: number; type: string; lines: Record<string, unknown>[]; json?: Record<string, unknown> }> {
-  const res = await fetch(`${host.url}${CHAT_ROUTE}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ message }) });
+  const res = await fetch(`${host.url}${CHAT_ROUTE}`, { method: "POST", headers: { "content-type": "application/json", ...pageHeaders(host) }, body: JSON.stringify({ message }) });
   const type = res.headers.get("content-type") ?? "";
   const text = await res.text();
   if (!type.startsWith("application/x-ndjson")) return { status: res.status, type, lines: [], json: JSON.parse(text) as Record<string, unknown> };
@@ -378,7 +410,7 @@ describe("what a foreign page cannot do", () => {
     withHost({}, async (env) => {
       const res = await fetch(`${env.host.url}${API}/start`, {
         method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
+        headers: { "content-type": "application/x-www-form-urlencoded", ...pageHeaders(env.host) },
         body: "a=b",
       });
       assert.equal(res.status, 415);
@@ -402,6 +434,50 @@ describe("what a foreign page cannot do", () => {
       assert.equal(rebound, 421);
       assert.equal(env.mock.count(USERCODE_PATH), 0);
       assert.equal((await call(env.host, `${API}/start`, {}, { origin: env.host.url })).status, 200);
+    }));
+
+  test("without the admin token every API route is 401 and says nothing: no flow, no account, no chat", () =>
+    withHost({}, async (env) => {
+      await start(env);
+      const flowId = (await start(env)).flowId;
+      assert.equal((await submitPage(env.mock, String((await call(env.host, `${API}/start`)).json["userCode"]), "approve", "/codex/device")).status, 200);
+      const before = env.mock.log.length;
+      for (const token of [undefined, "", "wrong", `${env.host.adminToken}x`]) {
+        const headers: Record<string, string> = { origin: env.host.url };
+        if (token !== undefined) headers["x-admin-token"] = token;
+        for (const [path, body] of [
+          [`${API}/start`, {}],
+          [`${API}/poll`, { flowId }],
+          [`${API}/cancel`, { flowId }],
+          [CHAT_ROUTE, { message: "hi" }],
+        ] as const) {
+          const res = await fetch(`${env.host.url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+          assert.equal(res.status, 401, path);
+          assert.deepEqual(await res.json(), { error: "admin_token_required" });
+        }
+        const status = await fetch(`${env.host.url}${API}/status`, { headers });
+        assert.equal(status.status, 401);
+        const text = await status.text();
+        assert.ok(!text.includes(env.mock.account.email), "the account's email is not revealed");
+      }
+      assert.equal(env.mock.log.length, before, "nothing was asked upstream");
+      assert.equal((await poll(env, flowId)).status, 200, "the flow is untouched");
+    }));
+
+  test("a POST without Origin, and any request another site made (Sec-Fetch-Site), is 403 even with the token", () =>
+    withHost({}, async (env) => {
+      const noOrigin = await fetch(`${env.host.url}${API}/start`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-admin-token": env.host.adminToken },
+        body: "{}",
+      });
+      assert.equal(noOrigin.status, 403);
+      for (const site of ["cross-site", "same-site", "none"]) {
+        assert.equal((await call(env.host, `${API}/start`, {}, { "sec-fetch-site": site })).status, 403, site);
+      }
+      assert.equal(env.mock.count(USERCODE_PATH), 0);
+      assert.equal((await call(env.host, `${API}/start`, {}, { "sec-fetch-site": "same-origin" })).status, 200);
+      assert.equal((await fetch(`${env.host.url}${API}/status`, { headers: { "x-admin-token": env.host.adminToken } })).status, 200, "a GET without Origin (browsers send none on same-origin GETs) passes with the token");
     }));
 
   test("the page is served with a strict CSP and no inline script; paths outside the page's files are 404", () =>
@@ -483,4 +559,70 @@ describe("the page's UI states", () => {
     assert.match(TEXT["en"]?.["noticeText"] ?? "", /experimental and a grey area of OpenAI's terms of use/);
     assert.match(TEXT["de"]?.["noticeText"] ?? "", /experimentell und eine Grauzone der Nutzungsbedingungen von OpenAI/);
   });
+});
+
+describe("sign-in through a file store (a replace, never a compare-and-swap save)", () => {
+  async function withFileHost(body: (env: Env, path: string) => Promise<void>): Promise<void> {
+    const dir = await fs.mkdtemp(join(tmpdir(), "web-signin-"));
+    try {
+      const path = join(dir, "tokens.json");
+      await withHost({ store: createFileStore({ path }) }, (env) => body(env, path));
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** One device sign-in through the admin API, approved on the mock's page. */
+  async function connect(env: Env): Promise<OAuthTokens> {
+    const { flowId, userCode } = await start(env);
+    assert.equal((await submitPage(env.mock, userCode, "approve", "/codex/device")).status, 200);
+    env.clock.now += 1000;
+    assert.deepEqual((await poll(env, flowId)).json, { status: "connected", intervalMs: 1000 });
+    const exchange = env.mock.log.filter((e) => e.path === "/oauth/token").at(-1);
+    assert.ok(exchange);
+    const reply = JSON.parse(exchange.reply) as { access_token: string; refresh_token: string };
+    return { accessToken: reply.access_token, refreshToken: reply.refresh_token, tokenType: "Bearer" };
+  }
+
+  const fileTokens = async (path: string) => (JSON.parse(await fs.readFile(path, "utf8")) as { tokens: OAuthTokens }).tokens;
+
+  test("a fresh file store: the sign-in is written to the file, status says connected and the chat works", () =>
+    withFileHost(async (env, path) => {
+      const signedIn = await connect(env);
+      const stored = await fileTokens(path);
+      assert.equal(stored.accessToken, signedIn.accessToken);
+      assert.equal(stored.refreshToken, signedIn.refreshToken);
+      const status = (await fetch(`${env.host.url}${API}/status`, { headers: pageHeaders(env.host) }).then((r) => r.json())) as Record<string, unknown>;
+      assert.equal(status["connected"], true);
+      const chat = await chatCall(env.host, "hi");
+      assert.equal(chat.status, 200, JSON.stringify(chat));
+      assert.equal(chat.lines.at(-1)?.["done"], true, "the streamed answer completed");
+      const backend = env.mock.log.filter((e) => e.path === "/backend-api/codex/responses");
+      assert.equal(backend[0]?.headers["authorization"], `Bearer ${signedIn.accessToken}`);
+    }));
+
+  test("a sign-in over an old login replaces it: the file, the status and the chat use the new login", () =>
+    withFileHost(async (env, path) => {
+      const first = await connect(env);
+      assert.equal((await chatCall(env.host, "one")).status, 200);
+      const second = await connect(env);
+      assert.notEqual(second.accessToken, first.accessToken);
+      assert.equal((await fileTokens(path)).refreshToken, second.refreshToken);
+      assert.equal((await chatCall(env.host, "two")).status, 200);
+      const backend = env.mock.log.filter((e) => e.path === "/backend-api/codex/responses");
+      assert.equal(backend[1]?.headers["authorization"], `Bearer ${second.accessToken}`, "the session uses the new login at once");
+    }));
+
+  test("a sign-in over dead tokens (reauth_required latched) replaces them and the chat works again", () =>
+    withFileHost(async (env, path) => {
+      const dead: OAuthTokens = { accessToken: "at-dead", tokenType: "Bearer", refreshToken: "rt-dead", expiresAt: NOW - 1 };
+      await fs.writeFile(path, JSON.stringify({ version: 1, tokens: dead }), { mode: 0o600 });
+      const before = await call(env.host, CHAT_ROUTE, { message: "hi" });
+      assert.deepEqual([before.status, before.json], [502, { error: "reauth_required" }]);
+      const signedIn = await connect(env);
+      assert.equal((await fileTokens(path)).accessToken, signedIn.accessToken);
+      const after = await chatCall(env.host, "hi again");
+      assert.equal(after.status, 200, JSON.stringify(after));
+      assert.equal(after.lines.at(-1)?.["done"], true, "the streamed answer completed");
+    }));
 });

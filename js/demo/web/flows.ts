@@ -9,7 +9,8 @@
  * answered "pending" without asking the server, so a buggy or hostile page cannot make the host poll
  * faster than the server allows (slow_down), and concurrent UI polls of one flow share one request.
  * Retryable failures back off as `waitForDeviceToken` does. Tokens go to `onConnected` (the host's
- * store); if that fails they are kept here and saved again on the next UI poll, never polled for twice.
+ * sign-in: `session.signIn`, a replace of the stored login); if that fails they are kept here and
+ * signed in again on the next UI poll, never polled for twice.
  */
 import { randomBytes } from "node:crypto";
 import {
@@ -56,7 +57,11 @@ export interface FlowOptions {
   clock: Clock;
   /** Per request to the authorization server. */
   timeoutMs: number;
-  /** Puts the tokens into the host's store; a rejection is retried on the next UI poll. */
+  /**
+   * Signs the tokens in: the host's `session.signIn(tokens)` (or `store.replace(tokens)`), which
+   * replaces any older login; never a compare-and-swap `save`, which a store drops when it holds
+   * something else. A rejection is retried on the next UI poll.
+   */
   onConnected(tokens: OAuthTokens): Promise<void>;
 }
 

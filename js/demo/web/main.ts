@@ -51,7 +51,8 @@ async function main(): Promise<number> {
     mock = opts.issuer === undefined ? await startMockServer({ intervalSec: 2 }) : undefined;
     const provider = openaiCodexProvider({ issuer: mock?.url ?? opts.issuer });
     const host = await startWebHost({ provider, port: opts.port, ...(mock ? { backendUrl: mock.url } : {}) });
-    console.log(`admin page   ${host.url}/`);
+    // The admin token is in the fragment: only whoever reads this console can use the admin API.
+    console.log(`admin page   ${host.adminUrl}`);
     console.log(mock ? `mock issuer  ${mock.url} (approve codes at ${mock.url}/codex/device)` : `issuer       ${opts.issuer}`);
     console.log("Ctrl-C stops.");
     await new Promise<void>((resolve) => {

@@ -17,8 +17,11 @@
  * The device code stays in the flow record (flows.ts); the browser only ever holds the flow id.
  * Tokens go into a token session's store and never leave the server. Because an admin API changes
  * what the whole host can do, it listens on loopback only and refuses what a foreign page could send:
- * a Host other than the loopback name and port (DNS rebinding), an Origin other than its own, and
- * POST bodies that are not JSON (a plain HTML form cannot send JSON without a CORS preflight).
+ * a Host other than the loopback name and port (DNS rebinding), an Origin other than its own (and a
+ * POST without one, or a cross-site Sec-Fetch-Site), and POST bodies that are not JSON (a plain HTML
+ * form cannot send JSON without a CORS preflight). Every API route also wants the admin token the
+ * host prints at start-up (admission.ts), so no other local process or page can start flows, read
+ * the connected account or chat with it; `start` is rate-limited and open flows are bounded.
  */
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -36,8 +39,9 @@ import {
   type TokenSession,
   type TokenStore,
 } from "../../oauthDeviceFlow.ts";
+import { ADMIN_TOKEN_HEADER, Admission, MAX_OPEN_FLOWS, newAdminToken, tokenMatches, type Refusal } from "./admission.ts";
 import { chatStream, type ChatChunk } from "./chat.ts";
-import { DeviceFlows, errorAnswer } from "./flows.ts";
+import { DeviceFlows, MAX_FLOWS, errorAnswer } from "./flows.ts";
 
 export const API = "/api/v1/admin/providers/oauth";
 export const CHAT_ROUTE = "/api/v1/chat/turn";
@@ -77,6 +81,8 @@ export interface WebHostOptions {
   store?: TokenStore;
   /** Per request to the authorization server and the backend; default 15 000. */
   timeoutMs?: number;
+  /** The secret every API request must carry (header `x-admin-token`); default: a random one. */
+  adminToken?: string;
 }
 
 export interface WebHost {
@@ -85,6 +91,10 @@ export interface WebHost {
   readonly port: number;
   readonly store: TokenStore;
   readonly flows: DeviceFlows;
+  /** The admin token (print it only where the admin reads it). */
+  readonly adminToken: string;
+  /** The page with the admin token in its fragment (never sent to the server by a browser). */
+  readonly adminUrl: string;
   stop(): Promise<void>;
 }
 
@@ -131,7 +141,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   const timeoutMs = options.timeoutMs ?? 15_000;
   const store = options.store ?? createMemoryStore();
   const provider = options.provider;
-  /** Created for each connection: a session keeps handing out the token it holds, so a new sign-in gets a new one. */
+  /** One session for the host; a sign-in goes through it (`signIn`), so it never hands out an old login's token. */
   let session: TokenSession | undefined;
   const newSession = () => createTokenSession({ provider, fetch: fetchFn, clock, store, timeoutMs });
 
@@ -141,9 +151,10 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     clock,
     timeoutMs,
     onConnected: async (tokens: OAuthTokens) => {
-      // A sign-in spends no refresh token: `previous` is the new set itself.
-      await store.save(tokens, tokens);
-      session = newSession();
+      // A sign-in replaces whatever the store holds (never a compare-and-swap save, which a
+      // store drops when it holds something else); the session then uses the new tokens.
+      session ??= newSession();
+      await session.signIn(tokens);
     },
   });
 
@@ -194,21 +205,40 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     };
   }
 
+  if (MAX_OPEN_FLOWS >= MAX_FLOWS) throw new Error("MAX_OPEN_FLOWS must stay below the flow records' own cap");
+  const admission = new Admission((flowId) => flows.cancel(flowId));
+  const adminToken = options.adminToken ?? newAdminToken();
+
+  const refused = (r: Refusal): Reply => {
+    const reply = json(429, { status: "error", code: r.code, retryable: true, intervalMs: r.retryAfterMs });
+    reply.headers["retry-after"] = String(Math.ceil(r.retryAfterMs / 1000));
+    return reply;
+  };
+
   async function api(path: string, raw: string): Promise<Reply> {
     switch (path) {
-      case `${API}/start`:
+      case `${API}/start`: {
+        const refusal = admission.admit(clock());
+        if (refusal) return refused(refusal);
         try {
-          return json(200, await flows.start());
+          const answer = await flows.start();
+          admission.settle(answer);
+          return json(200, answer);
         } catch (e) {
+          admission.settle();
           return json(502, errorAnswer(e, 0));
         }
+      }
       case `${API}/poll`: {
         const pending = flows.poll(flowIdOf(readJsonObject(raw)));
         if (!pending) return json(404, { status: "error", code: "unknown_flow", retryable: false, intervalMs: 0 });
         return json(200, await pending);
       }
-      case `${API}/cancel`:
-        return json(200, { cancelled: flows.cancel(flowIdOf(readJsonObject(raw))) });
+      case `${API}/cancel`: {
+        const flowId = flowIdOf(readJsonObject(raw));
+        admission.closed(flowId);
+        return json(200, { cancelled: flows.cancel(flowId) });
+      }
       case CHAT_ROUTE:
         return chat(readJsonObject(raw));
       default:
@@ -224,6 +254,17 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     const sentOrigin = req.headers.origin;
     if (sentOrigin !== undefined && sentOrigin !== origin && sentOrigin !== origin.replace("127.0.0.1", "localhost")) {
       return json(403, { error: "foreign_origin" });
+    }
+    if (path.startsWith("/api/")) {
+      // A browser sends Origin on every POST and Sec-Fetch-Site on every request: a POST without
+      // Origin is not the page's, and neither is a request another site made.
+      const site = req.headers["sec-fetch-site"];
+      if (site !== undefined && site !== "same-origin") return json(403, { error: "foreign_origin" });
+      if (req.method === "POST" && sentOrigin === undefined) return json(403, { error: "origin_required" });
+      const sent = req.headers[ADMIN_TOKEN_HEADER];
+      if (!tokenMatches(adminToken, typeof sent === "string" ? sent : undefined)) {
+        return json(401, { error: "admin_token_required" });
+      }
     }
     if (req.method === "GET" || req.method === "HEAD") {
       if (path === `${API}/status`) return status();
@@ -290,6 +331,8 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     port,
     store,
     flows,
+    adminToken,
+    adminUrl: `${origin}/#admin-token=${adminToken}`,
     stop: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -50,6 +50,7 @@ import {
 import type { Case, Env, Expected } from "./harness.ts";
 import type { Api } from "./implementations.ts";
 import { DIFFERENCE_CASES } from "./differences.ts";
+import { INPUT_CASES } from "./inputs.ts";
 
 const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 const rfcPollBody = form([
@@ -1272,4 +1273,4 @@ const matrix: Case[] = rows.flatMap((row) =>
   ),
 );
 
-export const CASES: readonly Case[] = [...classic, ...named, ...matrix, ...DIFFERENCE_CASES];
+export const CASES: readonly Case[] = [...classic, ...named, ...matrix, ...INPUT_CASES, ...DIFFERENCE_CASES];

@@ -8,6 +8,20 @@ import { POLLING_STATES, uiStateFor } from "./uiStates.js";
 const API = "/api/v1/admin/providers/oauth";
 const $ = (id) => document.getElementById(id);
 
+// The admin token the host printed at start-up arrives in the URL fragment (which a browser never
+// sends to a server); it is kept for this tab only and taken out of the address bar. Every API
+// request carries it.
+function readAdminToken() {
+  const match = /(?:^#|&)admin-token=([A-Za-z0-9_-]+)/.exec(location.hash);
+  if (match) {
+    sessionStorage.setItem("adminToken", match[1]);
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  return sessionStorage.getItem("adminToken") ?? "";
+}
+const ADMIN_TOKEN = readAdminToken();
+const apiHeaders = (extra = {}) => ({ accept: "application/json", "x-admin-token": ADMIN_TOKEN, ...extra });
+
 const ui = {
   lang: LANGUAGES.includes(localStorage.getItem("lang")) ? localStorage.getItem("lang") : "en",
   state: "starting",
@@ -17,14 +31,19 @@ const ui = {
   generation: 0,
   chatTouched: false,
   chatOutput: undefined, // { ok: true | "streaming", text } or { ok: false, key, values?, resetsAt? }
+  needsToken: ADMIN_TOKEN === "",
 };
 
 async function post(path, body) {
   const res = await fetch(path, {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json" },
+    headers: apiHeaders({ "content-type": "application/json" }),
     body: JSON.stringify(body),
   });
+  if (res.status === 401) {
+    ui.needsToken = true;
+    render();
+  }
   let data;
   try {
     data = await res.json();
@@ -43,6 +62,7 @@ function render() {
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(lang, el.dataset.i18n);
   for (const el of document.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(lang, el.dataset.i18nLabel));
   for (const button of document.querySelectorAll("[data-lang]")) button.setAttribute("aria-pressed", String(button.dataset.lang === lang));
+  $("token-notice").hidden = !ui.needsToken;
   const badge = $("connection");
   badge.textContent = t(lang, ui.account ? "connected" : "notConnected");
   badge.dataset.connected = String(Boolean(ui.account));
@@ -81,7 +101,8 @@ function setLanguage(lang) {
 
 async function refreshStatus() {
   try {
-    const res = await fetch(`${API}/status`, { headers: { accept: "application/json" } });
+    const res = await fetch(`${API}/status`, { headers: apiHeaders() });
+    if (res.status === 401) ui.needsToken = true;
     const data = await res.json();
     ui.account = data.connected ? data : undefined;
   } catch {
@@ -253,9 +274,13 @@ async function sendChat(event) {
   try {
     const res = await fetch("/api/v1/chat/turn", {
       method: "POST",
-      headers: { "content-type": "application/json", accept: "application/x-ndjson, application/json" },
+      headers: apiHeaders({ "content-type": "application/json", accept: "application/x-ndjson, application/json" }),
       body: JSON.stringify({ message: $("chat-input").value }),
     });
+    if (res.status === 401) {
+      ui.needsToken = true;
+      render();
+    }
     if (!(res.headers.get("content-type") ?? "").startsWith("application/x-ndjson")) {
       let data;
       try {

@@ -8,6 +8,7 @@ export const TEXT = {
     pageTitle: "AI providers · Admin",
     title: "AI providers",
     subtitle: "Connect the model provider this workspace uses.",
+    needToken: "This page needs the admin token: open the admin URL the host printed when it started (it ends in #admin-token=…).",
     noticeTitle: "Experimental: ChatGPT subscription",
     noticeText:
       "Using a ChatGPT subscription for programmatic calls is experimental and a grey area of OpenAI's terms of use. It may stop working at any time and may not be allowed for your use. An OpenAI API key is the sanctioned path.",
@@ -52,6 +53,7 @@ export const TEXT = {
     pageTitle: "KI-Anbieter · Verwaltung",
     title: "KI-Anbieter",
     subtitle: "Verbinden Sie den Modellanbieter für diesen Arbeitsbereich.",
+    needToken: "Diese Seite braucht das Admin-Token: Öffnen Sie die Admin-Adresse, die der Host beim Start ausgegeben hat (sie endet auf #admin-token=…).",
     noticeTitle: "Experimentell: ChatGPT-Abonnement",
     noticeText:
       "Ein ChatGPT-Abonnement für programmatische Aufrufe zu nutzen ist experimentell und eine Grauzone der Nutzungsbedingungen von OpenAI. Es kann jederzeit aufhören zu funktionieren und ist für Ihren Zweck womöglich nicht erlaubt. Ein OpenAI-API-Schlüssel ist der vorgesehene Weg.",

@@ -1,0 +1,356 @@
+//! The token session's decisions about its store: which error a failed, refused or hung store
+//! call becomes, and what to do when `save` reports that it dropped the session's tokens.
+//!
+//! Why apart from `session.rs`: the store is the host's code (a file, a database, a cache), so
+//! every answer it gives needs a rule: a store that cannot be reached is worth retrying, a store
+//! whose contents are unusable is not (retrying forever would hide it), a call that never
+//! settles must not block every caller, and a compare-and-swap `save` that lost to a sign-out or
+//! a newer sign-in must never be reported as success.
+
+use crate::error::{Error, ErrorCode};
+use crate::session::same_tokens;
+use crate::tokens::Tokens;
+
+/// The store call that failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreStep {
+    Load,
+    Save,
+    Lock,
+    /// `lock` settled without ever running the session's function.
+    LockSkipped,
+    /// `replace` (the session's `signIn` or `signOut`).
+    Replace,
+}
+
+impl StoreStep {
+    pub fn parse(s: &str) -> Option<StoreStep> {
+        match s {
+            "load" => Some(StoreStep::Load),
+            "save" => Some(StoreStep::Save),
+            "lock" => Some(StoreStep::Lock),
+            "lock_skipped" => Some(StoreStep::LockSkipped),
+            "replace" => Some(StoreStep::Replace),
+            _ => None,
+        }
+    }
+
+    fn call(self) -> &'static str {
+        match self {
+            StoreStep::Load => "load()",
+            StoreStep::Save => "save()",
+            StoreStep::Lock | StoreStep::LockSkipped => "lock()",
+            StoreStep::Replace => "replace()",
+        }
+    }
+}
+
+/// How the store call went wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreFault {
+    /// It rejected (or threw): the store could not be reached or written.
+    Failed,
+    /// It rejected with an error that says retrying cannot help (`retryable: false`: a damaged
+    /// file, a file written by a newer version, unsafe permissions).
+    Unusable,
+    /// It did not settle within the session's `storeTimeoutMs`.
+    TimedOut,
+}
+
+impl StoreFault {
+    pub fn parse(s: &str) -> Option<StoreFault> {
+        match s {
+            "failed" => Some(StoreFault::Failed),
+            "unusable" => Some(StoreFault::Unusable),
+            "timeout" => Some(StoreFault::TimedOut),
+            _ => None,
+        }
+    }
+}
+
+/// A `storage_error` with its own `retryable` (the code alone says retryable; a store that says
+/// its contents are unusable makes it not retryable).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoreFailure {
+    pub error: Error,
+    pub retryable: bool,
+}
+
+impl StoreFailure {
+    /// `{code, message, retryable}`, the fields the JS error is built from.
+    pub fn to_json(&self) -> String {
+        crate::json::ObjectWriter::new()
+            .string("code", self.error.code.as_str())
+            .string("message", &self.error.message)
+            .boolean("retryable", self.retryable)
+            .finish()
+    }
+}
+
+/// The session's error for a failed store call. The store's own error is not quoted: it may
+/// carry the tokens it failed to write.
+pub fn store_failure(step: StoreStep, fault: StoreFault, store_timeout_ms: f64) -> StoreFailure {
+    let call = step.call();
+    let message = match (step, fault) {
+        (StoreStep::LockSkipped, _) => {
+            "The token store's lock() settled without running the session's function; it must \
+             call it and return its result."
+                .to_owned()
+        }
+        (_, StoreFault::TimedOut) => format!(
+            "The token store's {call} did not settle within {} ms (storeTimeoutMs); try again. {}",
+            store_timeout_ms.ceil(),
+            after(step)
+        ),
+        (_, StoreFault::Unusable) => format!(
+            "The token store's {call} reports that retrying cannot help (damaged or unusable \
+             contents, or a file it must not touch): fix the store, or sign in again to replace \
+             its contents. {}",
+            after(step)
+        ),
+        (StoreStep::Lock, StoreFault::Failed) => {
+            "The token store's lock() failed before running the session; try again.".to_owned()
+        }
+        (_, StoreFault::Failed) => format!(
+            "The token store's {call} failed; try again. {}",
+            after(step)
+        ),
+    };
+    StoreFailure {
+        error: Error::new(ErrorCode::StorageError, message.trim_end()),
+        retryable: fault != StoreFault::Unusable,
+    }
+}
+
+/// What happens to the session's state after a failed step, for the message.
+fn after(step: StoreStep) -> &'static str {
+    match step {
+        StoreStep::Save => {
+            "The new tokens are kept in memory and the next call saves them again before using \
+             them (the old refresh token is already spent)."
+        }
+        StoreStep::Replace => "The session's tokens are unchanged.",
+        StoreStep::Lock => "No refresh request was sent.",
+        StoreStep::Load | StoreStep::LockSkipped => "",
+    }
+}
+
+/// What the session does after `save(next, previous)` resolved `false` (dropped), given what
+/// the store holds when read again.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DroppedSave {
+    /// The store holds `next` after all: count the save as written.
+    Written,
+    /// The store holds other tokens (a newer sign-in, or a holder that won): discard `next` and
+    /// decide again on the stored tokens.
+    Adopt,
+    /// The store is empty: a sign-out won. Discard `next` and reject with this error.
+    SignedOut(Error),
+    /// The store still holds `previous`, which contradicts the compare-and-swap: keep `next` in
+    /// memory (it is the only set that works) and save it again on the next call; reject with
+    /// this error meanwhile.
+    Keep(StoreFailure),
+}
+
+impl DroppedSave {
+    pub fn to_json(&self) -> String {
+        let w = crate::json::ObjectWriter::new();
+        match self {
+            DroppedSave::Written => w.string("step", "written"),
+            DroppedSave::Adopt => w.string("step", "adopt"),
+            DroppedSave::SignedOut(e) => w.string("step", "signed_out").raw("error", &e.to_json()),
+            DroppedSave::Keep(f) => w.string("step", "keep").raw("error", &f.to_json()),
+        }
+        .finish()
+    }
+}
+
+/// A dropped save is never reported as success: the session adopts what the store holds.
+pub fn after_dropped_save(
+    stored: Option<&Tokens>,
+    next: &Tokens,
+    previous: &Tokens,
+) -> DroppedSave {
+    match stored {
+        None => DroppedSave::SignedOut(signed_out_during_refresh()),
+        Some(s) if same_tokens(s, next) => DroppedSave::Written,
+        Some(s) if holds_spent(s, next, previous) => DroppedSave::Keep(StoreFailure {
+            error: Error::new(
+                ErrorCode::StorageError,
+                "The token store's save() reported the new tokens dropped although it still holds \
+                 the ones they replace; a compare-and-swap save must store them then. The new \
+                 tokens are kept in memory and saved again on the next call.",
+            ),
+            retryable: true,
+        }),
+        Some(_) => DroppedSave::Adopt,
+    }
+}
+
+/// The store still holds `previous`, or another set with its refresh token although the refresh
+/// rotated it: adopting that would spend a spent refresh token.
+fn holds_spent(stored: &Tokens, next: &Tokens, previous: &Tokens) -> bool {
+    let refresh = |t: &Tokens| t.refresh_token.as_ref().map(|r| r.expose().to_owned());
+    let rotated = refresh(next) != refresh(previous);
+    same_tokens(stored, previous)
+        || (rotated && refresh(stored).is_some() && refresh(stored) == refresh(previous))
+}
+
+/// The store was emptied (a sign-out) while the session refreshed: the refreshed tokens are
+/// discarded, never saved behind the sign-out's back.
+pub fn signed_out_during_refresh() -> Error {
+    Error::new(
+        ErrorCode::ReauthRequired,
+        "The token store was emptied (signed out) while the session refreshed; the refreshed \
+         tokens were discarded: sign in first.",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    fn tokens(access: &str, refresh: &str) -> Tokens {
+        Tokens {
+            access_token: Secret::new(access),
+            token_type: "Bearer".to_owned(),
+            refresh_token: Some(Secret::new(refresh)),
+            id_token: None,
+            scope: None,
+            expires_at: None,
+        }
+    }
+
+    const STEPS: [&str; 5] = ["load", "save", "lock", "lock_skipped", "replace"];
+
+    #[test]
+    fn failed_and_hung_store_calls_are_retryable_storage_errors() {
+        for name in STEPS {
+            let step = StoreStep::parse(name).unwrap_or_else(|| panic!("{name}"));
+            for fault in [StoreFault::Failed, StoreFault::TimedOut] {
+                let f = store_failure(step, fault, 60_000.0);
+                assert_eq!(f.error.code, ErrorCode::StorageError);
+                assert!(f.retryable, "{name} {fault:?}");
+            }
+        }
+        assert_eq!(StoreStep::parse("other"), None);
+        assert_eq!(StoreFault::parse("other"), None);
+    }
+
+    #[test]
+    fn a_store_that_says_retrying_cannot_help_stays_not_retryable() {
+        for name in STEPS {
+            let step = StoreStep::parse(name).unwrap_or_else(|| panic!("{name}"));
+            let f = store_failure(step, StoreFault::Unusable, 60_000.0);
+            assert_eq!(f.error.code, ErrorCode::StorageError);
+            assert!(!f.retryable, "{name}");
+        }
+        let f = store_failure(StoreStep::Load, StoreFault::Unusable, 1.0);
+        assert_eq!(
+            f.to_json(),
+            format!(
+                r#"{{"code":"storage_error","message":"{}","retryable":false}}"#,
+                f.error.message
+            )
+        );
+        assert!(
+            f.error.message.contains("sign in again"),
+            "{}",
+            f.error.message
+        );
+    }
+
+    #[test]
+    fn a_timeout_names_the_call_and_the_bound() {
+        let f = store_failure(StoreStep::Save, StoreFault::TimedOut, 1500.5);
+        assert!(
+            f.error
+                .message
+                .contains("save() did not settle within 1501 ms"),
+            "{}",
+            f.error.message
+        );
+        assert!(
+            f.error.message.contains("kept in memory"),
+            "{}",
+            f.error.message
+        );
+    }
+
+    #[test]
+    fn a_dropped_save_is_never_success() {
+        let previous = tokens("at_1", "rt_1");
+        let next = tokens("at_2", "rt_2");
+        let other = tokens("at_9", "rt_9");
+        let out = after_dropped_save(None, &next, &previous);
+        assert_eq!(
+            out.to_json(),
+            format!(
+                r#"{{"step":"signed_out","error":{}}}"#,
+                signed_out_during_refresh().to_json()
+            )
+        );
+        assert_eq!(signed_out_during_refresh().code, ErrorCode::ReauthRequired);
+        assert!(!signed_out_during_refresh().retryable());
+        assert_eq!(
+            after_dropped_save(Some(&other), &next, &previous),
+            DroppedSave::Adopt
+        );
+        assert_eq!(
+            after_dropped_save(Some(&next.clone()), &next, &previous),
+            DroppedSave::Written
+        );
+        // Only the access token differs: another set.
+        let same_refresh = tokens("at_3", "rt_2");
+        assert_eq!(
+            after_dropped_save(Some(&same_refresh), &next, &previous),
+            DroppedSave::Adopt
+        );
+        // Another access token beside the refresh token the refresh spent: never adopted.
+        let spent_refresh = tokens("at_3", "rt_1");
+        assert!(matches!(
+            after_dropped_save(Some(&spent_refresh), &next, &previous),
+            DroppedSave::Keep(_)
+        ));
+        // A server that does not rotate: the same refresh token in another set is a newer one.
+        let not_rotated = tokens("at_2", "rt_1");
+        assert_eq!(
+            after_dropped_save(Some(&spent_refresh), &not_rotated, &previous),
+            DroppedSave::Adopt
+        );
+        match after_dropped_save(Some(&previous.clone()), &next, &previous) {
+            DroppedSave::Keep(f) => {
+                assert_eq!(f.error.code, ErrorCode::StorageError);
+                assert!(f.retryable);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(DroppedSave::Adopt.to_json(), r#"{"step":"adopt"}"#);
+        assert_eq!(DroppedSave::Written.to_json(), r#"{"step":"written"}"#);
+    }
+
+    #[test]
+    fn messages_never_carry_a_token() {
+        let previous = tokens("at_secret_1", "rt_secret_1");
+        let next = tokens("at_secret_2", "rt_secret_2");
+        let mut messages = vec![signed_out_during_refresh().message];
+        for name in STEPS {
+            let step = StoreStep::parse(name).unwrap_or_else(|| panic!("{name}"));
+            for fault in [
+                StoreFault::Failed,
+                StoreFault::Unusable,
+                StoreFault::TimedOut,
+            ] {
+                messages.push(store_failure(step, fault, 5.0).error.message);
+            }
+        }
+        if let DroppedSave::Keep(f) = after_dropped_save(Some(&previous), &next, &previous) {
+            messages.push(f.error.message);
+        }
+        assert_eq!(messages.len(), 17);
+        for m in &messages {
+            assert!(!m.contains("secret"), "{m}");
+        }
+    }
+}

@@ -1,0 +1,50 @@
+/**
+ * The messages between tests/ts/replicaSuite.ts and its replicas (tests/ts/replicaWorker.ts), and
+ * what both read from a token request (not a test file itself; no side effects on import).
+ */
+
+export type ClientKind = "node-redis" | "ioredis" | "pg";
+
+export interface ReplicaConfig {
+  client: ClientKind;
+  url: string;
+  key: string;
+  table?: string;
+  issuer: string;
+  skewMs: number;
+  leaseMs: number;
+  lockTimeoutMs: number;
+  commandTimeoutMs: number;
+}
+
+export type CallResult =
+  | { ok: true; accessToken: string }
+  | { ok: false; code: string; retryable: boolean; cause?: string; message: string };
+
+export type ToReplica =
+  | { type: "open"; config: ReplicaConfig }
+  | { type: "calls"; id: number; n: number; now: number }
+  | { type: "stall"; when: "before-refresh" | "after-refresh" }
+  | { type: "resume" }
+  | { type: "close" };
+
+export type FromReplica =
+  | { type: "ready"; pid: number }
+  | { type: "opened" }
+  | { type: "done"; id: number; results: CallResult[] }
+  | { type: "stalled"; when: "before-refresh" | "after-refresh" }
+  | { type: "saved"; result: boolean | "error"; accessToken: string }
+  | { type: "closed" }
+  | { type: "failed"; message: string };
+
+/** The refresh token a token-endpoint body spends (OpenAI sends JSON, RFC 6749 a form), else undefined. */
+export function refreshBody(body: string): string | undefined {
+  let fields: Record<string, unknown>;
+  try {
+    fields = JSON.parse(body) as Record<string, unknown>;
+  } catch {
+    fields = Object.fromEntries(new URLSearchParams(body));
+  }
+  if (typeof fields !== "object" || fields === null || fields["grant_type"] !== "refresh_token") return undefined;
+  return typeof fields["refresh_token"] === "string" ? fields["refresh_token"] : "";
+}
