@@ -240,8 +240,6 @@ function recoverFromTrap(): void {
   for (const fail of failing) fail(trapError());
 }
 
-type Step = [state: number, value: unknown];
-
 /** Runs one module operation: steps it until it settles; a trap rejects it (and every other). */
 function run<K extends keyof OperationResults>(
   _op: K,
@@ -268,16 +266,15 @@ function run<K extends keyof OperationResults>(
     pending.add(fail);
     const step = (ok: boolean, value: unknown): void => {
       if (done || born !== instance) return;
-      let out: Step;
+      let out: wasm.OpStep;
       try {
-        out = wasm.opStep(id, ok, value) as Step;
+        out = wasm.opStep(id, ok, value);
       } catch {
         recoverFromTrap();
         return;
       }
-      const [state, v] = out;
-      if (state === 0) {
-        (v as Promise<unknown>).then(
+      if (out[0] === 0) {
+        out[1].then(
           (r) => step(true, r),
           (e: unknown) => step(false, e),
         );
@@ -285,8 +282,9 @@ function run<K extends keyof OperationResults>(
       }
       done = true;
       pending.delete(fail);
-      if (state === 1) resolve(v as T);
-      else reject(asOAuthError(v));
+      // The one place an operation's untyped result takes its type (js/wasmResults.ts).
+      if (out[0] === 1) resolve(out[1] as T);
+      else reject(asOAuthError(out[1]));
     };
     // The operation starts on the next microtask, as a promise-returning call would.
     queueMicrotask(() => step(true, undefined));
