@@ -46,7 +46,7 @@ function invalidConfig(message: string): OAuthDeviceFlowError {
 /** The checked base URL (core rules: https, or http to loopback only), without trailing slashes. */
 export function codexBaseUrl(url: string | undefined): string {
   try {
-    return wasm.codexBaseUrl(url) as string;
+    return wasm.codexBaseUrl(url);
   } catch (e) {
     if (e instanceof OAuthDeviceFlowError) throw e;
     throw invalidConfig("baseUrl is not a usable URL.");

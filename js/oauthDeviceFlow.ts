@@ -9,6 +9,7 @@
  * surfaces here: every pending call then settles with a typed error and the module restarts.
  */
 import * as wasm from "./wasm.ts";
+import type { OperationResults } from "./wasmResults.ts";
 
 export type FetchLike = (
   url: string,
@@ -239,10 +240,12 @@ function recoverFromTrap(): void {
   for (const fail of failing) fail(trapError());
 }
 
-type Step = [state: number, value: unknown];
-
 /** Runs one module operation: steps it until it settles; a trap rejects it (and every other). */
-function run<T>(start: () => number): Promise<T> {
+function run<K extends keyof OperationResults>(
+  _op: K,
+  start: (exports: Pick<typeof wasm, K>) => number,
+): Promise<OperationResults[K]> {
+  type T = OperationResults[K];
   return new Promise<T>((resolve, reject) => {
     const born = instance;
     let done = false;
@@ -254,7 +257,7 @@ function run<T>(start: () => number): Promise<T> {
     };
     let id: number;
     try {
-      id = start();
+      id = start(wasm);
     } catch {
       recoverFromTrap();
       fail(trapError());
@@ -263,16 +266,15 @@ function run<T>(start: () => number): Promise<T> {
     pending.add(fail);
     const step = (ok: boolean, value: unknown): void => {
       if (done || born !== instance) return;
-      let out: Step;
+      let out: wasm.OpStep;
       try {
-        out = wasm.opStep(id, ok, value) as Step;
+        out = wasm.opStep(id, ok, value);
       } catch {
         recoverFromTrap();
         return;
       }
-      const [state, v] = out;
-      if (state === 0) {
-        (v as Promise<unknown>).then(
+      if (out[0] === 0) {
+        out[1].then(
           (r) => step(true, r),
           (e: unknown) => step(false, e),
         );
@@ -280,21 +282,42 @@ function run<T>(start: () => number): Promise<T> {
       }
       done = true;
       pending.delete(fail);
-      if (state === 1) resolve(v as T);
-      else reject(asOAuthError(v));
+      // The one place an operation's untyped result takes its type (js/wasmResults.ts).
+      if (out[0] === 1) resolve(out[1] as T);
+      else reject(asOAuthError(out[1]));
     };
     // The operation starts on the next microtask, as a promise-returning call would.
     queueMicrotask(() => step(true, undefined));
   });
 }
 
-function guardedSync<T>(call: () => unknown): T {
+function guardedSync<T>(call: () => T): T {
   try {
-    return call() as T;
+    return call();
   } catch (e) {
     if (e instanceof OAuthDeviceFlowError) throw e;
     recoverFromTrap();
     throw trapError();
+  }
+}
+
+/** `tokens.expiresAt` when it is a finite number (a throwing getter counts as absent). */
+function knownExpiry(tokens: OAuthTokens): number | undefined {
+  try {
+    const at: unknown = typeof tokens === "object" && tokens !== null ? tokens.expiresAt : undefined;
+    return typeof at === "number" && Number.isFinite(at) ? at : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One clock reading as the module checks it: anything but a number (or a throw) is `NaN`. */
+function reading(clock: Clock): number {
+  try {
+    const now: unknown = clock();
+    return typeof now === "number" ? now : NaN;
+  } catch {
+    return NaN;
   }
 }
 
@@ -314,16 +337,16 @@ export function rfc8628Provider(opts: Omit<OAuthProvider, "kind">): OAuthProvide
 export const OPENAI_CODEX: Readonly<OAuthProvider> = Object.freeze(openaiCodexProvider());
 
 export function requestDeviceCode(provider: OAuthProvider, deps: DeviceFlowDeps): Promise<DeviceCode> {
-  return run(() => wasm.requestDeviceCode(provider, deps));
+  return run("requestDeviceCode", (m) => m.requestDeviceCode(provider, deps));
 }
 
 /** One poll; for openai-codex a successful poll also redeems the authorization code. */
 export function pollDeviceToken(provider: OAuthProvider, code: DeviceCode, deps: DeviceFlowDeps): Promise<PollResult> {
-  return run(() => wasm.pollDeviceToken(provider, code, deps));
+  return run("pollDeviceToken", (m) => m.pollDeviceToken(provider, code, deps));
 }
 
 export function waitForDeviceToken(provider: OAuthProvider, code: DeviceCode, deps: WaitDeps): Promise<OAuthTokens> {
-  return run(() => wasm.waitForDeviceToken(provider, code, deps));
+  return run("waitForDeviceToken", (m) => m.waitForDeviceToken(provider, code, deps));
 }
 
 export function refreshAccessToken(
@@ -331,21 +354,35 @@ export function refreshAccessToken(
   previous: string | OAuthTokens,
   deps: DeviceFlowDeps,
 ): Promise<OAuthTokens> {
-  return run(() => wasm.refreshAccessToken(provider, previous, deps));
+  return run("refreshAccessToken", (m) => m.refreshAccessToken(provider, previous, deps));
 }
 
 export function revokeToken(provider: OAuthProvider, token: string, deps: DeviceFlowDeps): Promise<void> {
-  return run(() => wasm.revokeToken(provider, token, deps));
+  return run("revokeToken", (m) => m.revokeToken(provider, token, deps));
 }
 
 export function isAccessTokenExpired(tokens: OAuthTokens, clock: Clock, skewMs = 60_000): boolean {
+  // The per-request case: only numbers cross (the module checks the clock reading).
+  const expiresAt = knownExpiry(tokens);
+  if (expiresAt !== undefined && typeof clock === "function" && Number.isFinite(skewMs)) {
+    const now = reading(clock);
+    let answer: number;
+    try {
+      answer = wasm.isExpiredAt(expiresAt, now, skewMs);
+    } catch (e) {
+      throw asOAuthError(e);
+    }
+    if (answer !== 2) return answer === 1;
+    // An unusable clock reading: the full check throws its error (with the same reading).
+    return guardedSync(() => wasm.isAccessTokenExpired(tokens, () => now, skewMs));
+  }
   return guardedSync(() => wasm.isAccessTokenExpired(tokens, clock, skewMs));
 }
 
 /** Never throws: a token that is not a JWT gives no fields. */
 export function decodeTokenClaims(tokens: OAuthTokens): TokenClaims {
   try {
-    return wasm.decodeTokenClaims(tokens) as TokenClaims;
+    return wasm.decodeTokenClaims(tokens);
   } catch {
     recoverFromTrap();
     return {};

@@ -102,20 +102,9 @@ export interface TokenSession {
   signOut(): Promise<void>;
 }
 
-interface Decision {
-  step: "use" | "refresh" | "latched";
-  source?: "stored" | "held";
-}
-
-interface ErrorFields {
-  code: OAuthErrorCode;
-  message: string;
-  retryable: boolean;
-  retryAfterMs?: number;
-}
-
-type AfterRefreshFailure = { step: "latch"; error: ErrorFields } | { step: "answer_lost"; retryAt: number } | { step: "pass" };
-type AfterDroppedSave = { step: "written" | "adopt" } | { step: "signed_out" | "keep"; error: ErrorFields };
+// The module's decisions, as their tsify-generated types (src/wasm/types.rs).
+type Decision = wasm.SessionDecision;
+type ErrorFields = wasm.ErrorFields;
 
 type StoreStep = "load" | "save" | "lock" | "lock_skipped" | "replace";
 type StoreFault = "failed" | "unusable" | "timeout";
@@ -196,7 +185,7 @@ function checkOptions(options: unknown): asserts options is TokenSessionOptions 
  * options; every later failure is a rejection of the call that met it.
  */
 export function createTokenSession(options: TokenSessionOptions): TokenSession {
-  let config: { kind: OAuthProvider["kind"]; skewMs: number; timeoutMs: number; storeTimeoutMs: number };
+  let config: wasm.SessionConfig;
   try {
     checkOptions(options);
     config = wasm.sessionConfig(options.provider, options.skewMs, options.timeoutMs, options.storeTimeoutMs);
@@ -269,7 +258,7 @@ class Session {
   async authHeaders(): Promise<Record<string, string>> {
     try {
       const t = await this.tokens();
-      const headers = wasm.sessionAuthHeaders(this.kind, t) as Record<string, string>;
+      const headers = wasm.sessionAuthHeaders(this.kind, t);
       this.handedOut = t.accessToken;
       return headers;
     } catch (e) {
@@ -412,10 +401,10 @@ class Session {
       next = await refreshAccessToken(this.provider, previous, { fetch, clock: this.clock, timeoutMs: this.timeoutMs });
     } catch (e) {
       const cause = asOAuthError(e);
-      let after: AfterRefreshFailure;
+      let after: wasm.AfterRefreshFailure;
       try {
         const facts = { code: cause.code, status: cause.status, fate: fate.called ? "sent" : "not_sent", transportCode: fate.transportCode, resent };
-        after = wasm.sessionRefreshFailed(facts, this.clock, this.timeoutMs) as AfterRefreshFailure;
+        after = wasm.sessionRefreshFailed(facts, this.clock, this.timeoutMs);
       } catch {
         throw cause;
       }
@@ -455,7 +444,7 @@ class Session {
       return "written";
     }
     const stored = await this.load();
-    const after = wasm.sessionDroppedSave(stored, p.next, p.previous) as AfterDroppedSave;
+    const after = wasm.sessionDroppedSave(stored, p.next, p.previous);
     if (after.step === "written") {
       done();
       return "written";
@@ -484,8 +473,9 @@ class Session {
   }
 
   private storeError(step: StoreStep, fault: StoreFault): OAuthDeviceFlowError {
-    const f = wasm.sessionStoreFailure(step, fault, this.storeTimeoutMs) as ErrorFields;
-    return fromFields(f);
+    const f = wasm.sessionStoreFailure(step, fault, this.storeTimeoutMs);
+    // Every step and fault the session passes has its fields; anything else is a bug.
+    return f === undefined ? asOAuthError(undefined) : fromFields(f);
   }
 
   private decide(stored: OAuthTokens | null, gen: number): Decision {
@@ -497,7 +487,7 @@ class Session {
       spent: this.spent,
       heldBack: this.heldBack,
     };
-    const d = wasm.sessionDecide(view, this.clock, this.skewMs) as Decision;
+    const d: Decision = wasm.sessionDecide(view, this.clock, this.skewMs);
     // The store holds different tokens now.
     if (d.step !== "latched" && gen === this.generation) this.latch = null;
     return d;

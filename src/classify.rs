@@ -42,16 +42,7 @@ pub(crate) fn classify(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Re
         return fail(too_large(status));
     }
 
-    // The body as `Response.text()` reads it (also natively): a leading byte-order mark dropped,
-    // bytes that are not UTF-8 replaced by U+FFFD.
-    let text = String::from_utf8_lossy(&resp.body);
-    let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text);
-    let empty = js_trim(text).is_empty();
-    let body = if empty {
-        None
-    } else {
-        json::parse(text.as_bytes())
-    };
+    let (empty, body) = read_body(resp);
     let code = body.as_ref().and_then(error_code);
     // A server that echoes a secret we sent as its "error code" must not get it into serverCode.
     let public_code = code.as_deref().filter(|c| !echoes_secret(c, ctx.secrets));
@@ -181,6 +172,25 @@ pub(crate) fn classify(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Re
     fail(Error::invalid_response(format!(
         "Unexpected reply to the {step}: HTTP {status} with {what}."
     )))
+}
+
+/// Whether the body is blank, and its JSON value. Bytes are read as `Response.text()` reads them
+/// (a leading byte-order mark dropped, bytes that are not UTF-8 replaced by U+FFFD); a body the
+/// WebAssembly adapter already had the host's `JSON.parse` read is taken as it is.
+fn read_body(resp: &HttpResponse) -> (bool, Option<Value>) {
+    #[cfg(target_arch = "wasm32")]
+    if let Some(parsed) = &resp.parsed {
+        return (parsed.blank, parsed.json.clone().filter(|_| !parsed.blank));
+    }
+    let text = String::from_utf8_lossy(&resp.body);
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text);
+    let empty = js_trim(text).is_empty();
+    let body = if empty {
+        None
+    } else {
+        json::parse(text.as_bytes())
+    };
+    (empty, body)
 }
 
 /// Whether `code`, as it would be shown (sanitised, see [`crate::error::sanitize_server_code`]),

@@ -79,6 +79,19 @@ pub struct HttpResponse {
     pub retry_after: Option<String>,
     /// The body as UTF-8 bytes (empty when it was not read).
     pub body: Vec<u8>,
+    /// The body as the host's `JSON.parse` read it, when the WebAssembly adapter read it so
+    /// (then `body` is empty): the text never has to be copied into the module.
+    #[cfg(target_arch = "wasm32")]
+    pub parsed: Option<ParsedBody>,
+}
+
+/// A reply body read in the host (WebAssembly build): whether its text is blank (JS `trim()`),
+/// and its JSON value, `None` when `JSON.parse` refused it or it nests too deeply.
+#[cfg(target_arch = "wasm32")]
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParsedBody {
+    pub blank: bool,
+    pub json: Option<crate::json::Value>,
 }
 
 impl HttpResponse {
@@ -87,6 +100,8 @@ impl HttpResponse {
             status,
             retry_after: None,
             body: body.into(),
+            #[cfg(target_arch = "wasm32")]
+            parsed: None,
         }
     }
 

@@ -3,8 +3,12 @@
 //! `serde_json::Value` sorts object keys, which would lose the insertion order of `extraParams`
 //! and `headers` (the order they go on the wire). This value keeps members in document order and
 //! keeps duplicates; lookups take the last one, so a duplicate key behaves as in `JSON.parse`.
-//! Numbers are `f64`, as in JavaScript. Parsing is serde_json's (recursion-limited, so deeply
-//! nested input fails cleanly instead of overflowing the stack).
+//! Numbers are `f64`, as in JavaScript.
+//!
+//! One JSON reader per side: natively (the core's tests, the fuzz targets) parsing is
+//! serde_json's, recursion-limited so deeply nested input fails cleanly; in the WebAssembly
+//! build it is the host's own `JSON.parse` (see `crate::wasm::js::read_json`), with the same
+//! nesting limit, so serde_json and its number tables are not linked into the module.
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
@@ -93,17 +97,29 @@ impl Value {
 /// Parses JSON text as `JSON.parse` does; `None` for anything it would reject. Two things it
 /// accepts and serde_json refuses are read on a second pass (see [`relax`]); nesting deeper than
 /// 128 levels is refused (serde_json's recursion limit: a stack guard `JSON.parse` lacks).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn parse(bytes: &[u8]) -> Option<Value> {
     serde_json::from_slice(bytes)
         .ok()
         .or_else(|| serde_json::from_slice(&relax(bytes)?).ok())
 }
 
+/// Parses JSON text with the host's `JSON.parse` (the WebAssembly build links no JSON parser).
+#[cfg(target_arch = "wasm32")]
+pub fn parse(bytes: &[u8]) -> Option<Value> {
+    crate::wasm::read_json_text(std::str::from_utf8(bytes).ok()?)
+}
+
+/// The most nested arrays and objects a value may have (serde_json's recursion limit: a stack
+/// guard `JSON.parse` lacks). Deeper input is refused as a whole.
+pub const MAX_DEPTH: usize = 127;
+
 /// Rewrites what `JSON.parse` accepts but serde_json refuses, or `None` when there is none:
 /// a number beyond `f64` (JS reads `1e999` as `Infinity`, which every reader of this crate
 /// treats as unusable, so it becomes `null`: an `expires_in` of `1e999` is then "absent", as
 /// the contract says) and a `\u` escape of a lone surrogate (JS keeps it; a Rust string cannot,
 /// so it becomes U+FFFD, as the host's string does when it crosses into the module).
+#[cfg(not(target_arch = "wasm32"))]
 fn relax(bytes: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut changed = false;
@@ -135,6 +151,7 @@ fn relax(bytes: &[u8]) -> Option<Vec<u8>> {
 
 /// Copies a string body up to and including its closing quote, replacing lone-surrogate
 /// escapes; returns what follows it.
+#[cfg(not(target_arch = "wasm32"))]
 fn relax_string<'a>(mut rest: &'a [u8], out: &mut Vec<u8>, changed: &mut bool) -> &'a [u8] {
     let unit = |s: &[u8]| -> Option<u16> {
         let hex = std::str::from_utf8(s.get(..4)?).ok()?;
@@ -189,6 +206,7 @@ fn relax_string<'a>(mut rest: &'a [u8], out: &mut Vec<u8>, changed: &mut bool) -
 }
 
 /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, the JSON number grammar.
+#[cfg(not(target_arch = "wasm32"))]
 fn is_json_number(t: &[u8]) -> bool {
     let digits = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_digit()).count();
     let t = t.strip_prefix(b"-").unwrap_or(t);
@@ -326,6 +344,16 @@ const POW10: [f64; 23] = [
 pub fn decimal(int: &str, frac: &str) -> f64 {
     let int = int.trim_start_matches('0');
     let frac = frac.trim_end_matches('0');
+    // The host reads long ones exactly as `Number()` does (no float parser linked here).
+    #[cfg(target_arch = "wasm32")]
+    if int.len() + frac.len() > 15 {
+        let mut text = String::with_capacity(int.len() + frac.len() + 2);
+        text.push('0');
+        text.push_str(int);
+        text.push('.');
+        text.push_str(frac);
+        return js_sys::Number::parse_float(&text);
+    }
     let all = || {
         int.bytes()
             .chain(frac.bytes())

@@ -108,7 +108,13 @@ impl Wake for NoWake {
 /// One step of operation `id`. `ok`/`value`: how the promise the last step handed out settled
 /// (ignored on the first step). Answers `[0, promise]` (waiting: step again when it settles),
 /// `[1, value]` (resolved) or `[2, error]` (rejected); an unknown id is rejected.
-#[wasm_bindgen(js_name = opStep)]
+#[wasm_bindgen(typescript_custom_section)]
+const OP_STEP_TS: &'static str = r#"
+/** One step of an operation: waiting on a promise, resolved with a value, or rejected. */
+export type OpStep = [0, Promise<unknown>] | [1, unknown] | [2, unknown];
+"#;
+
+#[wasm_bindgen(js_name = opStep, unchecked_return_type = "OpStep")]
 pub fn op_step(id: u32, ok: bool, value: JsValue) -> Array {
     let taken = OPS.with(|ops| {
         let mut ops = ops.borrow_mut();

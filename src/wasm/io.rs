@@ -9,7 +9,7 @@ use super::exec;
 use super::js::{finite_number, get, method, name};
 use crate::http::read_body_needed;
 use crate::{Error, ErrorCode, HttpRequest, HttpResponse, Step};
-use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -136,8 +136,7 @@ impl Deps {
         default_timeout_ms: Option<f64>,
     ) -> Result<HttpResponse, Error> {
         self.check_aborted()?;
-        let init = JSON::parse(&init_json(req))
-            .map_err(|_| Error::invalid_config("request headers are not valid"))?;
+        let init = super::types::to_js(&super::types::FetchInit::from(req));
         let timeout = match (self.timeout_ms, default_timeout_ms) {
             (Some(ms), _) => Some((ms, "the request timed out (deps.timeoutMs)")),
             (None, Some(ms)) => Some((
@@ -190,6 +189,7 @@ impl Deps {
             status,
             retry_after,
             body: Vec::new(),
+            parsed: None,
         };
         let read = read_body_needed(step, status, content_length.as_deref())
             .map_err(|e| head.annotate(e, now))?;
@@ -206,16 +206,24 @@ impl Deps {
             let text = value
                 .dyn_into::<js_sys::JsString>()
                 .map_err(|_| not_response())?;
-            // Refused before it is copied into the module's memory, which never shrinks: a
-            // string of n UTF-16 units has at least n UTF-8 bytes.
-            if text.length() as usize > crate::MAX_BODY_BYTES {
+            // Refused before anything is copied into the module's memory, which never shrinks:
+            // a string of n UTF-16 units has from n to 3n UTF-8 bytes, so only a long one is
+            // measured.
+            let units = text.length() as usize;
+            let oversized = units > crate::MAX_BODY_BYTES
+                || (units * 3 > crate::MAX_BODY_BYTES
+                    && String::from(&text).len() > crate::MAX_BODY_BYTES);
+            if oversized {
                 return Err(head.annotate(crate::http::too_large(status), now));
             }
-            String::from(text).into_bytes()
+            Some(super::js::read_reply(&text))
         } else {
-            Vec::new()
+            None
         };
-        Ok(HttpResponse { body, ..head })
+        Ok(HttpResponse {
+            parsed: body,
+            ..head
+        })
     }
 
     /// Waits `ms` with the host's sleep (default: a timer), ended early by `signal`.
@@ -251,9 +259,9 @@ impl Deps {
     }
 
     /// Tells the host's `onEvent` (a throwing handler does not stop the sign-in).
-    pub(crate) fn emit(&self, event_json: &str) {
-        if let (Some(f), Ok(ev)) = (&self.on_event, JSON::parse(event_json)) {
-            let _ = f.call1(&JsValue::UNDEFINED, &ev);
+    pub(crate) fn emit(&self, event: &JsValue) {
+        if let Some(f) = &self.on_event {
+            let _ = f.call1(&JsValue::UNDEFINED, event);
         }
     }
 }
@@ -272,21 +280,6 @@ fn network(what: &str) -> Error {
         ErrorCode::NetworkError,
         format!("Network error: {what}. Check the connection and try again."),
     )
-}
-
-/// `{"method":"POST","headers":{..},"body":..,"redirect":"manual"}`.
-fn init_json(req: &HttpRequest) -> String {
-    let headers = req
-        .headers
-        .iter()
-        .fold(crate::json::ObjectWriter::new(), |w, (k, v)| w.string(k, v))
-        .finish();
-    crate::json::ObjectWriter::new()
-        .string("method", HttpRequest::METHOD)
-        .raw("headers", &headers)
-        .string("body", &req.body)
-        .string("redirect", "manual")
-        .finish()
 }
 
 /// `f.bind(null, arg)`: a plain JS function, so nothing on the Rust side must outlive it.

@@ -6,8 +6,8 @@
 //! library has to ship in the module.
 
 use crate::json::{self, Value};
-use crate::{Error, ErrorCode};
-use js_sys::{Function, Reflect, JSON};
+use crate::Error;
+use js_sys::{Function, JsString, Reflect, JSON};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
@@ -22,7 +22,7 @@ pub(crate) fn set_error_factory(f: Function) {
 
 /// The JS value a failed operation rejects (or a sync export throws) with.
 pub(crate) fn error_value(e: &Error) -> JsValue {
-    let fields = JSON::parse(&e.to_json()).unwrap_or(JsValue::UNDEFINED);
+    let fields = super::types::to_js(&super::types::ErrorFields::from(e));
     let factory = ERROR_FACTORY.with(|slot| slot.borrow().clone());
     if let Some(f) = factory {
         if let Ok(v) = f.call1(&JsValue::UNDEFINED, &fields) {
@@ -45,18 +45,84 @@ pub(crate) fn error_value(e: &Error) -> JsValue {
 /// A host argument as core JSON; `what` names it in the message. `undefined` becomes `Null`.
 pub(crate) fn to_value(v: &JsValue, what: &str) -> Result<Value, Error> {
     match to_text(v, what)? {
-        Text::Json(text) => json::parse(text.as_bytes()).ok_or_else(|| not_data(what)),
+        Text::Json(text) => read_json(&text).ok_or_else(|| not_data(what)),
         Text::Value(value) => Ok(value),
     }
 }
 
-/// A host argument as JSON text, or as a value when there is no text to make of it.
+/// A host argument as JSON text (a JS string: nothing copied yet), or as a value when there is
+/// no text to make of it.
 pub(crate) enum Text {
-    Json(String),
+    Json(JsString),
     Value(Value),
 }
 
-fn not_data(what: &str) -> Error {
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
+    fn parse_js(text: &JsString) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
+    fn parse_str(text: &str) -> Result<JsValue, JsValue>;
+}
+
+/// JSON text held by the host, read by its `JSON.parse` (`None` when it refuses the text or the
+/// value nests deeper than [`json::MAX_DEPTH`]).
+pub(crate) fn read_json(text: &JsString) -> Option<Value> {
+    parse_js(text).ok().and_then(|v| value_of(&v, 0))
+}
+
+/// The same for text in the module's memory (a JWT payload).
+pub fn read_json_text(text: &str) -> Option<Value> {
+    parse_str(text).ok().and_then(|v| value_of(&v, 0))
+}
+
+/// A reply body as the core reads it: blank or not (JS `trim()`), and its JSON value.
+pub(crate) fn read_reply(text: &JsString) -> crate::http::ParsedBody {
+    let blank = text.trim().length() == 0;
+    crate::http::ParsedBody {
+        blank,
+        json: if blank { None } else { read_json(text) },
+    }
+}
+
+/// What `JSON.parse` built, as a core value. `depth` counts the enclosing arrays and objects.
+/// A number `JSON.parse` read as an infinity (`1e999`) is unusable, so it becomes `Null`.
+fn value_of(v: &JsValue, depth: usize) -> Option<Value> {
+    if let Some(s) = v.as_string() {
+        return Some(Value::String(s));
+    }
+    if let Some(n) = finite_number(v) {
+        return Some(Value::Number(n));
+    }
+    if v.is_null() || v.as_f64().is_some() {
+        return Some(Value::Null);
+    }
+    if let Some(b) = v.as_bool() {
+        return Some(Value::Bool(b));
+    }
+    if depth >= json::MAX_DEPTH {
+        return None;
+    }
+    if let Some(items) = v.dyn_ref::<js_sys::Array>() {
+        return items
+            .iter()
+            .map(|item| value_of(&item, depth + 1))
+            .collect::<Option<Vec<_>>>()
+            .map(Value::Array);
+    }
+    let object = v.dyn_ref::<js_sys::Object>()?;
+    js_sys::Object::keys(object)
+        .iter()
+        .map(|key| {
+            let k = key.as_string()?;
+            let member = Reflect::get(v, &key).ok()?;
+            Some((k, value_of(&member, depth + 1)?))
+        })
+        .collect::<Option<Vec<_>>>()
+        .map(Value::Object)
+}
+
+pub(crate) fn not_data(what: &str) -> Error {
     Error::invalid_config(format!("{what} must be plain JSON-serialisable data"))
 }
 
@@ -68,7 +134,14 @@ pub(crate) fn to_text(v: &JsValue, what: &str) -> Result<Text, Error> {
         // Kept as is: JSON text would turn NaN and the infinities into `null` ("absent").
         return Ok(Text::Value(Value::Number(n)));
     }
-    let text = JSON::stringify(v).map_err(|_| not_data(what))?;
+    // A string (a refresh token) is taken as it is: what a JSON round trip would give.
+    let text = match v.dyn_ref::<js_sys::JsString>() {
+        Some(s) => s.clone(),
+        None => JSON::stringify(v)
+            .ok()
+            .filter(|s| s.is_string())
+            .ok_or_else(|| not_data(what))?,
+    };
     // Measured before it is copied into the module, whose memory never shrinks.
     if text.length() as usize > crate::limits::MAX_ARGUMENT_JSON_LEN {
         return Err(crate::limits::too_long(
@@ -76,9 +149,13 @@ pub(crate) fn to_text(v: &JsValue, what: &str) -> Result<Text, Error> {
             crate::limits::MAX_ARGUMENT_JSON_LEN,
         ));
     }
-    text.as_string()
-        .map(Text::Json)
-        .ok_or_else(|| not_data(what))
+    if v.is_string() {
+        return text
+            .as_string()
+            .map(|s| Text::Value(Value::String(s)))
+            .ok_or_else(|| not_data(what));
+    }
+    Ok(Text::Json(text))
 }
 
 /// A JS string argument, measured before it is copied into the module.
@@ -96,12 +173,6 @@ pub(crate) fn string_arg(v: &JsValue, cap: usize) -> StrArg {
         Some(s) if s.length() as usize > cap => StrArg::TooLong,
         Some(s) => StrArg::Text(String::from(s)),
     }
-}
-
-/// Core JSON output as a JS value.
-pub(crate) fn from_json(text: &str) -> Result<JsValue, Error> {
-    JSON::parse(text)
-        .map_err(|_| Error::new(ErrorCode::InvalidResponse, "internal: output was not JSON"))
 }
 
 #[wasm_bindgen]

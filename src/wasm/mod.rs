@@ -7,6 +7,9 @@ mod exec;
 pub use exec::{op_count, op_step, schedule_reinit};
 mod io;
 mod js;
+mod types;
+
+pub use js::read_json_text;
 
 use crate::wait::{Action, WaitLoop};
 use crate::{
@@ -16,32 +19,30 @@ use crate::{
     RefreshInput, Secret, Step, Tokens,
 };
 use io::Deps;
-use js::{error_value, finite_number, from_json, get, to_value};
+use js::{error_value, finite_number, get, to_value};
 use js_sys::Function;
+use serde::Serialize;
 use std::future::Future;
 use std::pin::Pin;
+use types::to_js;
 use wasm_bindgen::prelude::*;
 
 type JsResult = Result<JsValue, JsValue>;
 
-fn finish(r: Result<String, Error>) -> JsResult {
-    r.and_then(|json| from_json(&json))
-        .map_err(|e| error_value(&e))
+/// A result as the JS value the export returns, or the error it throws.
+fn finish<T: Serialize>(r: Result<T, Error>) -> JsResult {
+    r.map(|v| to_js(&v)).map_err(|e| error_value(&e))
 }
 
-/// An operation's result as JSON text (`None`: resolves to `undefined`).
-type Operation = Pin<Box<dyn Future<Output = Result<Option<String>, Error>>>>;
+/// An operation's result as a JS value (`undefined` for none).
+type Operation = Pin<Box<dyn Future<Output = Result<JsValue, Error>>>>;
 
 /// Every async export goes through this one adapter: it registers the operation, which the
 /// drop-in then steps (see `exec`), and turns its outcome into the JS value or error.
 fn operation(op: Operation) -> u32 {
-    exec::start(Box::pin(async move {
-        match op.await {
-            Ok(Some(json)) => finish(Ok(json)),
-            Ok(None) => Ok(JsValue::UNDEFINED),
-            Err(e) => Err(error_value(&e)),
-        }
-    }))
+    exec::start(Box::pin(
+        async move { op.await.map_err(|e| error_value(&e)) },
+    ))
 }
 
 /// Providers kept validated: at most this many...
@@ -54,7 +55,7 @@ thread_local! {
     /// The last providers validated, by their JSON text: a host passes the same provider on
     /// every call, and parsing and checking it again each time was the larger part of a call.
     /// Keyed by the text, so a provider object changed in place is validated afresh.
-    static PROVIDERS: std::cell::RefCell<Vec<(String, std::rc::Rc<Provider>)>> =
+    static PROVIDERS: std::cell::RefCell<Vec<(js_sys::JsString, std::rc::Rc<Provider>)>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -72,10 +73,10 @@ fn provider_arg(v: &JsValue) -> Result<std::rc::Rc<Provider>, Error> {
     if let Some(p) = cached {
         return Ok(p);
     }
-    let value = crate::json::parse(text.as_bytes())
+    let value = js::read_json(&text)
         .ok_or_else(|| Error::invalid_config("provider must be plain JSON-serialisable data"))?;
     let provider = std::rc::Rc::new(Provider::from_json(&value)?);
-    if text.len() <= CACHED_PROVIDER_TEXT {
+    if text.length() as usize <= CACHED_PROVIDER_TEXT {
         PROVIDERS.with(|c| {
             let mut c = c.borrow_mut();
             if c.len() >= CACHED_PROVIDERS {
@@ -93,32 +94,33 @@ pub fn set_error_factory(factory: Function) {
     js::set_error_factory(factory);
 }
 
-#[wasm_bindgen(js_name = openaiCodexProvider)]
+#[wasm_bindgen(js_name = openaiCodexProvider, unchecked_return_type = "OAuthProvider")]
 pub fn openai_codex_provider(opts: JsValue) -> JsResult {
     finish(
         to_value(&opts, "options")
             .and_then(|o| crate::openai_codex_provider(&o))
-            .map(|p| p.to_json()),
+            .map(|p| types::OAuthProvider::from(&p)),
     )
 }
 
-#[wasm_bindgen(js_name = rfc8628Provider)]
+#[wasm_bindgen(js_name = rfc8628Provider, unchecked_return_type = "OAuthProvider")]
 pub fn rfc8628_provider(opts: JsValue) -> JsResult {
     finish(
         to_value(&opts, "options")
             .and_then(|o| crate::rfc8628_provider(&o))
-            .map(|p| p.to_json()),
+            .map(|p| types::OAuthProvider::from(&p)),
     )
 }
 
 #[wasm_bindgen(js_name = requestDeviceCode)]
 pub fn request_device_code(provider: JsValue, deps: JsValue) -> u32 {
     operation(Box::pin(async move {
-        request_device_code_impl(&provider, &deps).await.map(Some)
+        let code = request_device_code_impl(&provider, &deps).await?;
+        Ok(to_js(&types::DeviceCode::from(&code)))
     }))
 }
 
-async fn request_device_code_impl(provider: &JsValue, deps: &JsValue) -> Result<String, Error> {
+async fn request_device_code_impl(provider: &JsValue, deps: &JsValue) -> Result<DeviceCode, Error> {
     let p = provider_arg(provider)?;
     let deps = Deps::from_js(deps, false)?;
     let now = deps.now()?;
@@ -129,7 +131,7 @@ async fn request_device_code_impl(provider: &JsValue, deps: &JsValue) -> Result<
             now,
         )
         .await?;
-    Ok(process_device_authorization(&p, &resp, now)?.to_json())
+    process_device_authorization(&p, &resp, now)
 }
 
 fn code_arg(v: &JsValue) -> Result<DeviceCode, Error> {
@@ -138,14 +140,37 @@ fn code_arg(v: &JsValue) -> Result<DeviceCode, Error> {
             "code must be the DeviceCode object requestDeviceCode returned",
         ));
     }
-    DeviceCode::from_json(&to_value(v, "code")?)
+    let text = match js::to_text(v, "code")? {
+        js::Text::Json(text) => text,
+        js::Text::Value(value) => return DeviceCode::from_json(&value),
+    };
+    // A waiting host polls with the same code every few seconds: validated once per text.
+    let cached = CODE.with(|c| {
+        c.borrow()
+            .as_ref()
+            .filter(|(t, _)| *t == text)
+            .map(|(_, code)| code.clone())
+    });
+    if let Some(code) = cached {
+        return Ok(code);
+    }
+    let value = js::read_json(&text).ok_or_else(|| js::not_data("code"))?;
+    let code = DeviceCode::from_json(&value)?;
+    CODE.with(|c| *c.borrow_mut() = Some((text, code.clone())));
+    Ok(code)
+}
+
+thread_local! {
+    /// The last device code validated, by its JSON text (as [`PROVIDERS`]).
+    static CODE: std::cell::RefCell<Option<(js_sys::JsString, DeviceCode)>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 #[wasm_bindgen(js_name = pollDeviceToken)]
 pub fn poll_device_token(provider: JsValue, code: JsValue, deps: JsValue) -> u32 {
     operation(Box::pin(async move {
         let result = poll_device_token_impl(&provider, &code, &deps).await?;
-        Ok(Some(result.to_json()))
+        Ok(to_js(&types::PollResult::from(&result)))
     }))
 }
 
@@ -188,7 +213,8 @@ async fn poll_once(
 #[wasm_bindgen(js_name = waitForDeviceToken)]
 pub fn wait_for_device_token(provider: JsValue, code: JsValue, deps: JsValue) -> u32 {
     operation(Box::pin(async move {
-        Ok(Some(wait_impl(&provider, &code, &deps).await?.to_json()))
+        let tokens = wait_impl(&provider, &code, &deps).await?;
+        Ok(to_js(&types::OAuthTokens::from(&tokens)))
     }))
 }
 
@@ -200,7 +226,7 @@ async fn wait_impl(provider: &JsValue, code: &JsValue, deps: &JsValue) -> Result
     let mut decision = machine.start(deps.now()?);
     loop {
         for event in &decision.events {
-            deps.emit(&event.to_json());
+            deps.emit(&to_js(&types::DeviceFlowEvent::from(event)));
         }
         match decision.action {
             Action::Done(tokens) => return Ok(tokens),
@@ -217,9 +243,8 @@ async fn wait_impl(provider: &JsValue, code: &JsValue, deps: &JsValue) -> Result
 #[wasm_bindgen(js_name = refreshAccessToken)]
 pub fn refresh_access_token(provider: JsValue, previous: JsValue, deps: JsValue) -> u32 {
     operation(Box::pin(async move {
-        Ok(Some(
-            refresh_impl(&provider, &previous, &deps).await?.to_json(),
-        ))
+        let tokens = refresh_impl(&provider, &previous, &deps).await?;
+        Ok(to_js(&types::OAuthTokens::from(&tokens)))
     }))
 }
 
@@ -245,7 +270,8 @@ async fn refresh_impl(
 #[wasm_bindgen(js_name = revokeToken)]
 pub fn revoke_token(provider: JsValue, token: JsValue, deps: JsValue) -> u32 {
     operation(Box::pin(async move {
-        revoke_impl(&provider, &token, &deps).await.map(|()| None)
+        revoke_impl(&provider, &token, &deps).await?;
+        Ok(JsValue::UNDEFINED)
     }))
 }
 
@@ -322,15 +348,25 @@ fn expired_impl(tokens: &JsValue, clock: &JsValue, skew_ms: &JsValue) -> Result<
     crate::is_access_token_expired(expires_at, access.as_deref(), now, skew)
 }
 
-#[wasm_bindgen(js_name = decodeTokenClaims)]
+/// The expiry check when the host already holds the numbers: `expiresAt` and `skewMs` finite
+/// (checked by the caller), `reading` the clock's value as it returned it (`NaN` when it was not
+/// a number or the clock threw). Numbers in, a number out (0: valid, 1: expired, 2: unusable
+/// reading, for which the caller runs the full check to get its error), so the call costs
+/// neither object reads nor a result object.
+#[wasm_bindgen(js_name = isExpiredAt)]
+pub fn is_expired_at(expires_at: f64, reading: f64, skew_ms: f64) -> u32 {
+    crate::expiry::is_expired_at(expires_at, reading, skew_ms).map_or(2, u32::from)
+}
+
+#[wasm_bindgen(js_name = decodeTokenClaims, unchecked_return_type = "TokenClaims")]
 pub fn decode_token_claims(tokens: JsValue) -> JsValue {
     let access = token_string(&get(&tokens, "accessToken"));
     let id = token_string(&get(&tokens, "idToken"));
     let claims = crate::decode_claims(access.as_deref(), id.as_deref());
-    from_json(&claims.to_json()).unwrap_or_else(|_| js_sys::Object::new().into())
+    to_js(&types::TokenClaims::from(claims))
 }
 
-#[wasm_bindgen(js_name = codexAuthHeaders)]
+#[wasm_bindgen(js_name = codexAuthHeaders, unchecked_return_type = "StringMap")]
 pub fn codex_auth_headers(tokens: JsValue) -> JsResult {
     finish(codex_headers_impl(&tokens))
 }
@@ -344,7 +380,7 @@ fn token_string(v: &JsValue) -> Option<String> {
     }
 }
 
-fn codex_headers_impl(tokens: &JsValue) -> Result<String, Error> {
+fn codex_headers_impl(tokens: &JsValue) -> Result<types::StringMap, Error> {
     let access = match js::string_arg(&get(tokens, "accessToken"), crate::limits::MAX_TOKEN_LEN) {
         js::StrArg::Text(t) => t,
         js::StrArg::TooLong => {
@@ -367,11 +403,7 @@ fn codex_headers_impl(tokens: &JsValue) -> Result<String, Error> {
         scope: None,
         expires_at: None,
     };
-    let headers = crate::codex_auth_headers(&tokens)?;
-    Ok(headers
-        .iter()
-        .fold(crate::json::ObjectWriter::new(), |w, (k, v)| w.string(k, v))
-        .finish())
+    crate::codex_auth_headers(&tokens).map(types::StringMap)
 }
 
 // Token session (js/tokenSession.ts): the JS side keeps the state and the shared refresh; these
@@ -379,7 +411,7 @@ fn codex_headers_impl(tokens: &JsValue) -> Result<String, Error> {
 
 /// The session's provider kind, skew, refresh timeout and store-call bound, validated, with the
 /// per-kind defaults.
-#[wasm_bindgen(js_name = sessionConfig)]
+#[wasm_bindgen(js_name = sessionConfig, unchecked_return_type = "SessionConfig")]
 pub fn session_config(
     provider: JsValue,
     skew_ms: JsValue,
@@ -399,7 +431,7 @@ fn session_config_impl(
     skew_ms: &JsValue,
     timeout_ms: &JsValue,
     store_timeout_ms: &JsValue,
-) -> Result<String, Error> {
+) -> Result<types::SessionConfig, Error> {
     let p = provider_arg(provider)?;
     let millis = |v: &JsValue, what: &str| -> Result<Option<f64>, Error> {
         if v.is_undefined() || v.is_null() {
@@ -415,7 +447,7 @@ fn session_config_impl(
         millis(timeout_ms, "timeoutMs")?,
         millis(store_timeout_ms, "storeTimeoutMs")?,
     )?;
-    Ok(config.to_json())
+    Ok(types::SessionConfig::from(&config))
 }
 
 fn session_tokens(v: &JsValue, what: &str) -> Result<Option<Tokens>, Error> {
@@ -425,10 +457,9 @@ fn session_tokens(v: &JsValue, what: &str) -> Result<Option<Tokens>, Error> {
     Tokens::from_json(&to_value(v, what)?).map(Some)
 }
 
-/// Use, adopt or refresh, given `{stored, held, latched, invalidated, spent, heldBack?:
-/// {refreshToken, retryAt}}`; reads the clock once. `stored` is what `store.load()` resolved to
-/// (`undefined` is refused).
-#[wasm_bindgen(js_name = sessionDecide)]
+/// Use, adopt or refresh, given `{stored, held, latched, invalidated, spent}`; reads the clock
+/// once. `stored` is what `store.load()` resolved to (`undefined` is refused).
+#[wasm_bindgen(js_name = sessionDecide, unchecked_return_type = "SessionDecision")]
 pub fn session_decide(view: JsValue, clock: JsValue, skew_ms: JsValue) -> JsResult {
     finish(session_decide_impl(&view, &clock, &skew_ms))
 }
@@ -437,7 +468,7 @@ fn session_decide_impl(
     view: &JsValue,
     clock: &JsValue,
     skew_ms: &JsValue,
-) -> Result<String, Error> {
+) -> Result<types::SessionDecision, Error> {
     let stored = get(view, "stored");
     if stored.is_undefined() {
         return Err(Error::invalid_config(
@@ -479,28 +510,27 @@ fn session_decide_impl(
         spent_refresh: spent.as_deref(),
         held_back,
     };
-    Ok(crate::session::decide(&view, now, skew)?.to_json())
+    crate::session::decide(&view, now, skew).map(types::SessionDecision::from)
 }
 
 /// The session's `storage_error` fields (`{code, message, retryable}`) for a failed store step
 /// (`"load"`, `"save"`, `"lock"`, `"lock_skipped"`, `"replace"`) and fault (`"failed"`,
 /// `"unusable"`, `"timeout"`).
-#[wasm_bindgen(js_name = sessionStoreFailure)]
+#[wasm_bindgen(js_name = sessionStoreFailure, unchecked_return_type = "ErrorFields | undefined")]
 pub fn session_store_failure(step: JsValue, fault: JsValue, store_timeout_ms: JsValue) -> JsValue {
     use crate::session_store::{store_failure, StoreFault, StoreStep};
     let step = step.as_string().as_deref().and_then(StoreStep::parse);
     let fault = fault.as_string().as_deref().and_then(StoreFault::parse);
     let bound = store_timeout_ms.as_f64().unwrap_or(0.0);
-    step.zip(fault)
-        .map(|(s, f)| store_failure(s, f, bound).to_json())
-        .and_then(|json| from_json(&json).ok())
-        .unwrap_or(JsValue::UNDEFINED)
+    step.zip(fault).map_or(JsValue::UNDEFINED, |(s, f)| {
+        to_js(&types::ErrorFields::from(&store_failure(s, f, bound)))
+    })
 }
 
 /// After a failed refresh, given `{code, status?, fate: "not_sent"|"never_left"|"sent",
 /// transportCode?, resent}`: `{step: "latch", error}`, `{step: "answer_lost", retryAt}` or
 /// `{step: "pass"}`. Reads the clock once.
-#[wasm_bindgen(js_name = sessionRefreshFailed)]
+#[wasm_bindgen(js_name = sessionRefreshFailed, unchecked_return_type = "AfterRefreshFailure")]
 pub fn session_refresh_failed(facts: JsValue, clock: JsValue, timeout_ms: JsValue) -> JsResult {
     finish(session_refresh_failed_impl(&facts, &clock, &timeout_ms))
 }
@@ -509,7 +539,7 @@ fn session_refresh_failed_impl(
     facts: &JsValue,
     clock: &JsValue,
     timeout_ms: &JsValue,
-) -> Result<String, Error> {
+) -> Result<types::AfterRefreshFailure, Error> {
     use crate::session::{after_refresh_failure, request_never_left, RefreshFailure, RequestFate};
     let code = get(facts, "code")
         .as_string()
@@ -537,13 +567,15 @@ fn session_refresh_failed_impl(
         resent_after_lost_answer: get(facts, "resent").as_bool() == Some(true),
     };
     let timeout = timeout_ms.as_f64().unwrap_or(0.0);
-    Ok(after_refresh_failure(&failure, now, timeout).to_json())
+    Ok(types::AfterRefreshFailure::from(&after_refresh_failure(
+        &failure, now, timeout,
+    )))
 }
 
 /// After `save` resolved `false`: `{step: "written" | "adopt"}`, or `{step: "signed_out" |
 /// "keep", error}`, given what the store holds now (`null`: empty) and the save's `next` and
 /// `previous`.
-#[wasm_bindgen(js_name = sessionDroppedSave)]
+#[wasm_bindgen(js_name = sessionDroppedSave, unchecked_return_type = "AfterDroppedSave")]
 pub fn session_dropped_save(stored: JsValue, next: JsValue, previous: JsValue) -> JsResult {
     finish(session_dropped_save_impl(&stored, &next, &previous))
 }
@@ -552,7 +584,7 @@ fn session_dropped_save_impl(
     stored: &JsValue,
     next: &JsValue,
     previous: &JsValue,
-) -> Result<String, Error> {
+) -> Result<types::AfterDroppedSave, Error> {
     let stored = session_tokens(stored, "stored tokens").map_err(|e| {
         Error::invalid_config(format!(
             "store.load() returned tokens the session cannot use: {}",
@@ -562,11 +594,13 @@ fn session_dropped_save_impl(
     let missing = || Error::invalid_config("tokens must be an OAuthTokens object");
     let next = session_tokens(next, "tokens")?.ok_or_else(missing)?;
     let previous = session_tokens(previous, "tokens")?.ok_or_else(missing)?;
-    Ok(crate::session_store::after_dropped_save(stored.as_ref(), &next, &previous).to_json())
+    Ok(types::AfterDroppedSave::from(
+        &crate::session_store::after_dropped_save(stored.as_ref(), &next, &previous),
+    ))
 }
 
 /// Checks tokens handed to `signIn`: `invalid_config` unless they are `OAuthTokens`.
-#[wasm_bindgen(js_name = sessionCheckTokens)]
+#[wasm_bindgen(js_name = sessionCheckTokens, unchecked_return_type = "boolean")]
 pub fn session_check_tokens(tokens: JsValue) -> JsResult {
     finish(
         session_tokens(&tokens, "tokens")
@@ -575,17 +609,17 @@ pub fn session_check_tokens(tokens: JsValue) -> JsResult {
                     Error::invalid_config("signIn needs OAuthTokens (use signOut() to sign out)")
                 })
             })
-            .map(|_| "true".to_owned()),
+            .map(|_| true),
     )
 }
 
 /// The API request headers for `kind` (`"openai-codex"` or `"rfc8628"`).
-#[wasm_bindgen(js_name = sessionAuthHeaders)]
+#[wasm_bindgen(js_name = sessionAuthHeaders, unchecked_return_type = "StringMap")]
 pub fn session_auth_headers(kind: JsValue, tokens: JsValue) -> JsResult {
     finish(session_auth_headers_impl(&kind, &tokens))
 }
 
-fn session_auth_headers_impl(kind: &JsValue, tokens: &JsValue) -> Result<String, Error> {
+fn session_auth_headers_impl(kind: &JsValue, tokens: &JsValue) -> Result<types::StringMap, Error> {
     let kind = match kind.as_string().as_deref() {
         Some("openai-codex") => crate::ProviderKind::OpenAiCodex,
         Some("rfc8628") => crate::ProviderKind::Rfc8628,
@@ -593,11 +627,7 @@ fn session_auth_headers_impl(kind: &JsValue, tokens: &JsValue) -> Result<String,
     };
     let tokens = session_tokens(tokens, "tokens")?
         .ok_or_else(|| Error::invalid_config("tokens must be an OAuthTokens object"))?;
-    let headers = crate::session::auth_headers(kind, &tokens)?;
-    Ok(headers
-        .iter()
-        .fold(crate::json::ObjectWriter::new(), |w, (k, v)| w.string(k, v))
-        .finish())
+    crate::session::auth_headers(kind, &tokens).map(types::StringMap)
 }
 
 // Model calls (js/codexFetch.ts): the JS side sends and streams; these exports give it the
@@ -605,7 +635,7 @@ fn session_auth_headers_impl(kind: &JsValue, tokens: &JsValue) -> Result<String,
 
 /// The Codex backend base URL: the default, or the host's, checked (`insecure_endpoint`,
 /// `invalid_config`) and without trailing slashes.
-#[wasm_bindgen(js_name = codexBaseUrl)]
+#[wasm_bindgen(js_name = codexBaseUrl, unchecked_return_type = "string")]
 pub fn codex_base_url(url: JsValue) -> JsResult {
     let r = if url.is_undefined() || url.is_null() {
         crate::model_call::codex_base_url(None)
@@ -623,7 +653,10 @@ pub fn codex_base_url(url: JsValue) -> JsResult {
 /// token) or `"retry"` (mark, refresh, send again), given the status, whether this send was the
 /// retry, the body kind (`"empty"`, `"replayable"`, `"one-shot"`) and whether anything was
 /// streamed to the caller.
-#[wasm_bindgen(js_name = codexAfterReply)]
+#[wasm_bindgen(
+    js_name = codexAfterReply,
+    unchecked_return_type = "\"return\" | \"invalidate\" | \"retry\""
+)]
 pub fn codex_after_reply(
     status: JsValue,
     retried: JsValue,

@@ -1,0 +1,19 @@
+/**
+ * What each async export's operation settles with, as the tsify-generated types of pkg/*.d.ts.
+ *
+ * Why a map: an async export only starts an operation (it returns the operation's id, see
+ * src/wasm/exec.rs) and `opStep` hands the outcome back as an untyped value, so the declarations
+ * alone cannot carry the result type. This map is the one place the stepper in
+ * js/oauthDeviceFlow.ts takes it from; tests/ts/wasmTypes.test.ts proves each entry is exactly the
+ * drop-in's public type.
+ */
+import type * as wasm from "../pkg/oauth_device_flow.js";
+
+/** The result type of each async export's operation, by export name. */
+export interface OperationResults {
+  requestDeviceCode: wasm.DeviceCode;
+  pollDeviceToken: wasm.PollResult;
+  waitForDeviceToken: wasm.OAuthTokens;
+  refreshAccessToken: wasm.OAuthTokens;
+  revokeToken: void;
+}
