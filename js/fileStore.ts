@@ -29,6 +29,7 @@ import type { FileHandle } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { OAuthDeviceFlowError, type OAuthTokens } from "./oauthDeviceFlow.ts";
+import { invalidConfig, readTokens, storageError } from "./storedTokens.ts";
 import type { TokenStore } from "./tokenSession.ts";
 
 /** The `version` this code writes and the only one it reads. */
@@ -82,14 +83,6 @@ const WAIT_OVER_STALE = 1.25;
 /** Symbolic links followed from `path` before giving up (as the kernel's ELOOP). */
 const MAX_LINKS = 40;
 
-function storageError(message: string, retryable = true): OAuthDeviceFlowError {
-  return new OAuthDeviceFlowError("storage_error", message, { retryable });
-}
-
-function invalidConfig(message: string): OAuthDeviceFlowError {
-  return new OAuthDeviceFlowError("invalid_config", message);
-}
-
 function errno(e: unknown): string | undefined {
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === "string" ? code : undefined;
@@ -119,26 +112,6 @@ function lockTimings(o: Record<string, unknown>): { lockTimeoutMs: number; stale
   return { lockTimeoutMs, staleLockMs };
 }
 
-/** The tokens in a parsed file, or undefined when they do not have the shape of `OAuthTokens`. */
-function readTokens(v: unknown): OAuthTokens | undefined {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
-  const o = v as Record<string, unknown>;
-  if (typeof o["accessToken"] !== "string" || o["accessToken"] === "") return undefined;
-  if (typeof o["tokenType"] !== "string") return undefined;
-  const t: OAuthTokens = { accessToken: o["accessToken"], tokenType: o["tokenType"] };
-  for (const name of ["refreshToken", "idToken", "scope"] as const) {
-    const s = o[name];
-    if (s === undefined) continue;
-    if (typeof s !== "string") return undefined;
-    t[name] = s;
-  }
-  const exp = o["expiresAt"];
-  if (exp !== undefined) {
-    if (typeof exp !== "number" || !Number.isFinite(exp)) return undefined;
-    t.expiresAt = exp;
-  }
-  return t;
-}
 
 /** The file's content for `tokens`: only the known fields, so nothing else is ever persisted. */
 function serialise(tokens: OAuthTokens): string {

@@ -28,7 +28,8 @@ import {
   type OAuthTokens,
 } from "../../js/oauthDeviceFlow.ts";
 import { startMockServer, type MockServer } from "../../js/demo/mockServer.ts";
-import { refreshBody, type GoMessage, type SessionReport, type WorkerMessage } from "./fileStoreWorker.ts";
+import type { GoMessage, SessionReport, WorkerMessage } from "./fileStoreWorker.ts";
+import { refreshBody } from "./refreshRequests.ts";
 
 const WORKER = fileURLToPath(new URL("./fileStoreWorker.ts", import.meta.url));
 const PROCESSES = 4;

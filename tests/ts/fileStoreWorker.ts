@@ -18,6 +18,7 @@ import {
   type FetchLike,
   type OAuthTokens,
 } from "../../js/oauthDeviceFlow.ts";
+import { refreshBody } from "./refreshRequests.ts";
 
 export interface CallRecord {
   start: number;
@@ -54,17 +55,6 @@ export type WorkerMessage =
   | SessionReport
   | { type: "failed"; code: string; message: string };
 
-/** The refresh token a token-endpoint body spends (OpenAI sends JSON, RFC 6749 a form), else undefined. */
-export function refreshBody(body: string): string | undefined {
-  let fields: Record<string, unknown>;
-  try {
-    fields = JSON.parse(body) as Record<string, unknown>;
-  } catch {
-    fields = Object.fromEntries(new URLSearchParams(body));
-  }
-  if (typeof fields !== "object" || fields === null || fields["grant_type"] !== "refresh_token") return undefined;
-  return typeof fields["refresh_token"] === "string" ? fields["refresh_token"] : "";
-}
 
 /**
  * Sends `m` to the parent and resolves once it has been written to the IPC channel. A worker must

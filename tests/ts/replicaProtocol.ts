@@ -37,14 +37,3 @@ export type FromReplica =
   | { type: "closed" }
   | { type: "failed"; message: string };
 
-/** The refresh token a token-endpoint body spends (OpenAI sends JSON, RFC 6749 a form), else undefined. */
-export function refreshBody(body: string): string | undefined {
-  let fields: Record<string, unknown>;
-  try {
-    fields = JSON.parse(body) as Record<string, unknown>;
-  } catch {
-    fields = Object.fromEntries(new URLSearchParams(body));
-  }
-  if (typeof fields !== "object" || fields === null || fields["grant_type"] !== "refresh_token") return undefined;
-  return typeof fields["refresh_token"] === "string" ? fields["refresh_token"] : "";
-}

@@ -24,7 +24,8 @@ import { build } from "esbuild";
 import { startMockServer, type MockServer } from "../../js/demo/mockServer.ts";
 import { openaiCodexProvider, pollDeviceToken, requestDeviceCode, type FetchLike, type OAuthTokens } from "../../js/oauthDeviceFlow.ts";
 import { startFaultProxy } from "./faultProxy.ts";
-import { refreshBody, type CallResult, type ClientKind, type FromReplica, type ReplicaConfig, type ToReplica } from "./replicaProtocol.ts";
+import { type CallResult, type ClientKind, type FromReplica, type ReplicaConfig, type ToReplica } from "./replicaProtocol.ts";
+import { refreshBody } from "./refreshRequests.ts";
 import { TEST_TIMEOUT, uniqueKey, type ContractStore } from "./storeContract.ts";
 import { watchProcess } from "./storeServers.ts";
 

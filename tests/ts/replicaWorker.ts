@@ -12,7 +12,8 @@
 import { createTokenSession, openaiCodexProvider, type FetchLike, type OAuthTokens, type TokenSession } from "../../js/oauthDeviceFlow.ts";
 import { createPostgresStore } from "../../js/postgresStore.ts";
 import { createRedisStore } from "../../js/redisStore.ts";
-import { refreshBody, type CallResult, type FromReplica, type ReplicaConfig, type ToReplica } from "./replicaProtocol.ts";
+import { type CallResult, type FromReplica, type ReplicaConfig, type ToReplica } from "./replicaProtocol.ts";
+import { refreshBody } from "./refreshRequests.ts";
 
 const send = (m: FromReplica): Promise<void> =>
   new Promise((resolve, reject) => {
