@@ -198,7 +198,12 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresToke
     // Checked first: CREATE ... IF NOT EXISTS needs the CREATE privilege even when the table exists.
     const found = await query("look for its table", db, "SELECT to_regclass($1) IS NOT NULL AS found", [quoted]);
     if ((found.rows[0] as { found?: unknown } | undefined)?.found === true) return;
-    const ddl = `CREATE TABLE IF NOT EXISTS ${quoted} (
+    // One string, so PostgreSQL runs it as one implicit transaction: the transaction-scoped lock
+    // makes replicas starting together create the table one after the other, and IF NOT EXISTS
+    // then sees the committed table (without the lock they race inside the catalog: 23505,
+    // 42P07 or 42710). `quoted` holds only [A-Za-z0-9_."], so it is safe inside the literal.
+    const ddl = `SELECT pg_advisory_xact_lock(hashtextextended('oauth-device-flow:create-table:${quoted}', 0));
+CREATE TABLE IF NOT EXISTS ${quoted} (
   key        text PRIMARY KEY,
   tokens     jsonb,
   version    bigint NOT NULL DEFAULT 0,
@@ -207,8 +212,10 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresToke
     try {
       await query("create its table", db, ddl);
     } catch (e) {
-      // Replicas starting together race on IF NOT EXISTS: the table exists then, which is all we need.
-      if (!/\((23505|42P07)\)/.test((e as Error).message)) throw e;
+      // A table made meanwhile by a writer that does not take the lock (a migration tool) is all
+      // we need; anything else is the error.
+      const now = await query("look for its table", db, "SELECT to_regclass($1) IS NOT NULL AS found", [quoted]);
+      if ((now.rows[0] as { found?: unknown } | undefined)?.found !== true) throw e;
     }
   }
 
