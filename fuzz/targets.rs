@@ -14,13 +14,14 @@
 //! `post` or `basic`), everything after the first newline is the body, byte for byte. Without a
 //! newline the whole input is a body answered with 200. Seed files are therefore readable text.
 
+use oauth_device_flow::endpoint::check_endpoint;
 use oauth_device_flow::json::{self, Value};
 use oauth_device_flow::{
-    check_endpoint, code_exchange_request, decode_claims, is_access_token_expired, jwt,
-    openai_codex_provider, process_code_exchange, process_device_authorization, process_poll,
-    process_refresh, process_revocation, rfc8628_provider, DeviceCode, Error, ErrorCode,
-    HttpResponse, PollResult, PollStep, Provider, ProviderKind, RefreshInput, Secret, Step, Tokens,
-    MAX_INTERVAL_MS, MIN_INTERVAL_MS,
+    code_exchange_request, decode_claims, is_access_token_expired, jwt, openai_codex_provider,
+    process_code_exchange, process_device_authorization, process_poll, process_refresh,
+    process_revocation, rfc8628_provider, AfterPoll, DeviceCode, Error, ErrorCode, HttpResponse,
+    PollResult, Provider, ProviderKind, RefreshInput, RequestKind, Secret, Tokens, MAX_INTERVAL_MS,
+    MIN_INTERVAL_MS,
 };
 use std::sync::OnceLock;
 
@@ -251,7 +252,7 @@ fn check_output_json(text: &str) -> Value {
 
 /// The client secret, when the provider sends one.
 fn client_secret(p: &Provider) -> &str {
-    p.client_secret.as_ref().map_or("", Secret::expose)
+    p.client_secret().map_or("", Secret::expose)
 }
 
 pub fn check_tokens(t: &Tokens) {
@@ -297,8 +298,8 @@ fn check_device_code(code: &DeviceCode, p: &Provider) {
             "the user is sent to {uri:?}"
         );
     }
-    if p.kind == ProviderKind::OpenAiCodex {
-        assert_eq!(Some(&code.verification_uri), p.verification_uri.as_ref());
+    if p.kind() == ProviderKind::OpenAiCodex {
+        assert_eq!(Some(code.verification_uri.as_str()), p.verification_uri());
     } else {
         assert!(!code.verification_uri.is_empty());
     }
@@ -340,24 +341,24 @@ pub fn poll(data: &[u8]) {
     let p = input.variant.provider();
     let code = device_code();
     match process_poll(p, &code, &input.response(), NOW) {
-        Ok(PollStep::Done(PollResult::Pending { interval_ms })) => {
+        Ok(AfterPoll::Done(PollResult::Pending { interval_ms })) => {
             assert_eq!(interval_ms, code.interval_ms)
         }
-        Ok(PollStep::Done(PollResult::SlowDown { interval_ms })) => {
+        Ok(AfterPoll::Done(PollResult::SlowDown { interval_ms })) => {
             assert_eq!(interval_ms, code.interval_ms + 5000.0)
         }
-        Ok(PollStep::Done(PollResult::Success(tokens))) => {
+        Ok(AfterPoll::Done(PollResult::Success(tokens))) => {
             assert_eq!(
-                p.kind,
+                p.kind(),
                 ProviderKind::Rfc8628,
                 "codex success needs an exchange"
             );
             check_tokens(&tokens);
         }
-        Ok(PollStep::Exchange(exchange)) => {
-            assert_eq!(p.kind, ProviderKind::OpenAiCodex);
+        Ok(AfterPoll::Exchange(exchange)) => {
+            assert_eq!(p.kind(), ProviderKind::OpenAiCodex);
             assert!(!format!("{exchange:?}").contains("CANARY"));
-            assert_eq!(exchange.request.url, p.token_endpoint);
+            assert_eq!(exchange.request.url, p.token_endpoint());
         }
         Err(e) => check_reply_error(&e, input.status, &[DEVICE_CODE, client_secret(p)]),
     }
@@ -439,27 +440,27 @@ pub fn error_body(data: &[u8]) {
     let token = Secret::new(REFRESH_TOKEN);
     let cs = client_secret(p);
     // Each step's error code, and whether it came from a protocol code in the body.
-    let outcomes: [(Step, Option<(ErrorCode, bool)>); 4] = [
+    let outcomes: [(RequestKind, Option<(ErrorCode, bool)>); 4] = [
         (
-            Step::DeviceAuthorization,
+            RequestKind::DeviceAuthorization,
             process_device_authorization(p, &resp, NOW)
                 .err()
                 .map(|e| checked(e, input.status, &[cs])),
         ),
         (
-            Step::Poll,
+            RequestKind::Poll,
             process_poll(p, &code, &resp, NOW)
                 .err()
                 .map(|e| checked(e, input.status, &[DEVICE_CODE, cs])),
         ),
         (
-            Step::Refresh,
+            RequestKind::Refresh,
             process_refresh(p, &refresh_input, &resp, NOW)
                 .err()
                 .map(|e| checked(e, input.status, &[REFRESH_TOKEN, cs])),
         ),
         (
-            Step::Revocation,
+            RequestKind::Revocation,
             process_revocation(p, &token, &resp, NOW)
                 .err()
                 .map(|e| checked(e, input.status, &[REFRESH_TOKEN, cs])),
@@ -657,7 +658,7 @@ pub fn retry_after(data: &[u8]) {
         );
     }
     for status in [200, 302, 429, 503] {
-        for step in [Step::Refresh, Step::Revocation] {
+        for step in [RequestKind::Refresh, RequestKind::Revocation] {
             match oauth_device_flow::http::read_body_needed(step, status, Some(&value)) {
                 Ok(_) => {}
                 Err(e) => check_reply_error(&e, status, &[]),

@@ -3,7 +3,6 @@
 //! API, and that backend also wants the ChatGPT account the token belongs to.
 
 use crate::error::Error;
-use crate::jwt;
 use crate::tokens::Tokens;
 
 pub fn codex_auth_headers(tokens: &Tokens) -> Result<Vec<(String, String)>, Error> {
@@ -16,7 +15,7 @@ pub fn codex_auth_headers(tokens: &Tokens) -> Result<Vec<(String, String)>, Erro
         ));
     }
     let mut headers = vec![("Authorization".to_owned(), format!("Bearer {access}"))];
-    if let Some(account) = jwt::claims_of(tokens).account_id {
+    if let Some(account) = tokens.claims().account_id {
         if !valid_value(&account) {
             return Err(Error::invalid_config(
                 "the ChatGPT account id in the token contains control characters",

@@ -1,27 +1,59 @@
-//! The contract's ordered rules for reading any reply (CONTRACT.md section 3), in one place so that
-//! every step classifies the same way: a 3xx, a known protocol code at any status, 5xx/429, OpenAI's
-//! user-code 404, other OAuth codes, OpenAI's poll 403/404 conventions, a bare 401, success, and
-//! everything else.
+//! The ordered rules for reading any reply (`docs/behaviour.md`, "How a reply is classified"), in
+//! one place so that every request classifies the same way: a 3xx, a known protocol code at any
+//! status, 5xx/429, OpenAI's user-code 404, other OAuth codes, OpenAI's poll 403/404
+//! conventions, a bare 401, success, and everything else.
+//!
+//! Only a poll can be told to wait: [`classify_poll`] returns [`PollReply`], which has the two
+//! polling answers, and [`classify`] returns the success body, so the other requests have no
+//! polling answer to handle. Both run the same rules ([`read`]); on the other requests a pending
+//! code is just another OAuth error code.
 
 use crate::error::{Error, ErrorCode};
 use crate::http::{redirect, too_large, HttpResponse, MAX_BODY_BYTES};
 use crate::json::{self, js_trim, Value};
 use crate::provider::ProviderKind;
-use crate::Step;
+use crate::request_kind::RequestKind;
+use std::convert::Infallible;
 
-/// A reply that is not an error.
+/// A poll reply that is not an error.
 #[derive(Debug, PartialEq)]
-pub(crate) enum Reply {
+pub(crate) enum PollReply {
     /// A 2xx JSON object without an error code, or with one beside the success marker; the
-    /// step checks its fields.
+    /// poll checks its fields.
     Success(Value),
+    /// Not approved yet: poll again after the interval.
     Pending,
+    /// Not approved yet, and poll less often.
     SlowDown,
+}
+
+/// What the rules make of a reply that is not an error: its success body, or (on a poll only)
+/// a polling answer.
+enum Read<W> {
+    Success(Value),
+    Wait(W),
+}
+
+/// The polling answers a request can get: [`PollReply`] on a poll, none ([`Infallible`]) on the
+/// other requests, which then read a pending code like any other OAuth error code.
+trait Waits: Sized {
+    const PENDING: Option<Self>;
+    const SLOW_DOWN: Option<Self>;
+}
+
+impl Waits for Infallible {
+    const PENDING: Option<Self> = None;
+    const SLOW_DOWN: Option<Self> = None;
+}
+
+impl Waits for PollReply {
+    const PENDING: Option<Self> = Some(PollReply::Pending);
+    const SLOW_DOWN: Option<Self> = Some(PollReply::SlowDown);
 }
 
 /// What the classifier needs to know about the request that got this reply.
 pub(crate) struct ReplyContext<'a> {
-    pub step: Step,
+    pub request: RequestKind,
     pub kind: ProviderKind,
     pub now: f64,
     /// The member whose presence (as a string) marks a success body, so that a 2xx carrying both
@@ -31,7 +63,29 @@ pub(crate) struct ReplyContext<'a> {
     pub secrets: &'a [&'a str],
 }
 
-pub(crate) fn classify(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Reply, Error> {
+/// A reply to any request but a poll: its success body, or the error it means.
+pub(crate) fn classify(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Value, Error> {
+    debug_assert!(ctx.request != RequestKind::Poll, "a poll reply is read by classify_poll");
+    match read::<Infallible>(ctx, resp)? {
+        Read::Success(body) => Ok(body),
+        Read::Wait(never) => match never {},
+    }
+}
+
+/// A poll reply: success, pending, slow down, or the error it means.
+pub(crate) fn classify_poll(
+    ctx: &ReplyContext<'_>,
+    resp: &HttpResponse,
+) -> Result<PollReply, Error> {
+    debug_assert!(ctx.request == RequestKind::Poll, "only a poll reply has polling answers");
+    Ok(match read::<PollReply>(ctx, resp)? {
+        Read::Success(body) => PollReply::Success(body),
+        Read::Wait(answer) => answer,
+    })
+}
+
+/// The rules, in order. `W` says which polling answers the request can get.
+fn read<W: Waits>(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Read<W>, Error> {
     let status = resp.status;
     let retry_after = resp.retry_after_ms(ctx.now);
     let fail = |e: Error| Err(e.with_status(status).with_retry_after(retry_after));
@@ -51,16 +105,20 @@ pub(crate) fn classify(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Re
         .and_then(error_description)
         .map(|d| sanitize_description(d, ctx.secrets));
     let is_json = body.is_some();
-    let step = ctx.step.describe();
+    let step = ctx.request.describe();
 
     // Rule 1: a known protocol code decides, whatever the status.
     if let Some(code) = code.as_deref() {
         let known = |c: ErrorCode, msg: &str| fail(Error::new(c, msg).with_server_code(Some(code)));
+        let wait = match code {
+            "authorization_pending" | "deviceauth_authorization_pending" => W::PENDING,
+            "slow_down" => W::SLOW_DOWN,
+            _ => None,
+        };
+        if let Some(answer) = wait {
+            return Ok(Read::Wait(answer));
+        }
         match code {
-            "authorization_pending" | "deviceauth_authorization_pending" if ctx.step == Step::Poll => {
-                return Ok(Reply::Pending)
-            }
-            "slow_down" if ctx.step == Step::Poll => return Ok(Reply::SlowDown),
             // Codex's own tests mock a denial as `authorization_declined`.
             "access_denied" | "authorization_declined" => {
                 return known(ErrorCode::AccessDenied, "The user declined the sign-in request.")
@@ -107,7 +165,7 @@ pub(crate) fn classify(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Re
     // Rule 3: OpenAI's user-code endpoint answers 404 when device login is off for the server or
     // the account, whatever its body says (e.g. `{"error":{"code":"not_found"}}`).
     if ctx.kind == ProviderKind::OpenAiCodex
-        && ctx.step == Step::DeviceAuthorization
+        && ctx.request == RequestKind::DeviceAuthorization
         && status == 404
     {
         return fail(Error::new(
@@ -134,15 +192,14 @@ pub(crate) fn classify(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Re
 
     let no_code_body = empty || (is_json && code.is_none());
     // Rule 5: OpenAI's poll conventions.
-    if ctx.kind == ProviderKind::OpenAiCodex
-        && ctx.step == Step::Poll
-        && (status == 404 || status == 403 && no_code_body)
-    {
-        return Ok(Reply::Pending);
+    if ctx.kind == ProviderKind::OpenAiCodex && (status == 404 || status == 403 && no_code_body) {
+        if let Some(pending) = W::PENDING {
+            return Ok(Read::Wait(pending));
+        }
     }
 
     // Rule 6: a bare 401 on a token request means the grant is dead.
-    let token_request = matches!(ctx.step, Step::Refresh | Step::CodeExchange);
+    let token_request = matches!(ctx.request, RequestKind::Refresh | RequestKind::CodeExchange);
     if status == 401 && no_code_body && token_request {
         return fail(Error::new(
             ErrorCode::InvalidGrant,
@@ -153,7 +210,7 @@ pub(crate) fn classify(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Re
     // Rule 7: success.
     if is_2xx {
         if let Some(body @ Value::Object(_)) = body {
-            return Ok(Reply::Success(body));
+            return Ok(Read::Success(body));
         }
     }
 

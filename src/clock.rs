@@ -28,7 +28,7 @@ mod tests {
         for bad in [f64::NAN, f64::INFINITY, -1.0, 8.7e15] {
             assert_eq!(
                 check_reading(bad).unwrap_err().code,
-                crate::ErrorCode::InvalidConfig
+                crate::error::ErrorCode::InvalidConfig
             );
         }
     }

@@ -2,7 +2,7 @@
 //! `interval` (no `verification_uri`, no `expires_in`: the URL is the provider's and the code
 //! lives 15 minutes); an RFC 8628 server takes a form and answers the standard fields.
 
-use crate::classify::{classify, Reply, ReplyContext};
+use crate::classify::{classify, ReplyContext};
 use crate::endpoint::check_endpoint;
 use crate::error::Error;
 use crate::fields::{
@@ -13,7 +13,7 @@ use crate::json::{ObjectWriter, Value};
 use crate::provider::{Provider, ProviderKind};
 use crate::request;
 use crate::secret::Secret;
-use crate::Step;
+use crate::request_kind::RequestKind;
 
 /// How long an OpenAI user code lives when the server does not say.
 pub const OPENAI_CODE_LIFETIME_MS: f64 = 15.0 * 60.0 * 1000.0;
@@ -82,16 +82,16 @@ impl DeviceCode {
 
 /// The user-code (OpenAI) or device authorization (RFC 8628) request.
 pub fn device_authorization_request(p: &Provider) -> HttpRequest {
-    let url = &p.device_authorization_endpoint;
-    match p.kind {
-        ProviderKind::OpenAiCodex => request::json(p, url, &[("client_id", &p.client_id)]),
+    let url = p.device_authorization_endpoint();
+    match p.kind() {
+        ProviderKind::OpenAiCodex => request::json(p, url, &[("client_id", p.client_id())]),
         ProviderKind::Rfc8628 => {
             let mut tail: Vec<(&str, &str)> = Vec::new();
-            if let Some(scope) = &p.scope {
+            if let Some(scope) = p.scope() {
                 tail.push(("scope", scope));
             }
-            tail.extend(p.extra_params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-            request::client_form(p, url, &[("client_id", &p.client_id)], &tail)
+            tail.extend(p.extra_params().iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            request::client_form(p, url, &[("client_id", p.client_id())], &tail)
         }
     }
 }
@@ -114,35 +114,24 @@ pub fn process_device_authorization(
     resp: &HttpResponse,
     now: f64,
 ) -> Result<DeviceCode, Error> {
-    let codex = p.kind == ProviderKind::OpenAiCodex;
-    let secret = p.client_secret.as_ref().map(Secret::expose).unwrap_or("");
+    let codex = p.kind() == ProviderKind::OpenAiCodex;
     let ctx = ReplyContext {
-        step: Step::DeviceAuthorization,
-        kind: p.kind,
+        request: RequestKind::DeviceAuthorization,
+        kind: p.kind(),
         now,
         success_marker: if codex {
             "device_auth_id"
         } else {
             "device_code"
         },
-        secrets: &[secret],
+        secrets: &[p.client_secret_text()],
     };
-    let body = match classify(&ctx, resp)? {
-        Reply::Success(body) => body,
-        // Pending and slow_down are only read on a poll; classify never returns them here.
-        Reply::Pending | Reply::SlowDown => {
-            return Err(Error::invalid_response(
-                "The device authorization reply is a polling answer.",
-            )
-            .with_status(resp.status)
-            .with_retry_after(resp.retry_after_ms(now)))
-        }
-    };
-    let step = Step::DeviceAuthorization.describe();
+    let body = classify(&ctx, resp)?;
+    let step = RequestKind::DeviceAuthorization.describe();
     let with_status = |e: Error| resp.annotate(e, now);
     let (device_code, verification_uri, verification_uri_complete, lifetime_ms) = if codex {
         let id = reply_string(&body, step, &["device_auth_id"]).map_err(with_status)?;
-        let uri = p.verification_uri.clone().unwrap_or_default();
+        let uri = p.verification_uri().unwrap_or_default().to_owned();
         let lifetime = expires_in(&body).map_or(OPENAI_CODE_LIFETIME_MS, |s| s * 1000.0);
         (id, uri, None, lifetime)
     } else {

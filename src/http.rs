@@ -10,19 +10,24 @@ use std::fmt;
 /// Bodies larger than this (UTF-8 bytes) are refused without being parsed.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// What to send. The method is always `POST`.
+/// What to send. The method is always `POST`. Its `Debug` output redacts the body and every
+/// header value but `Accept` and `Content-Type`.
 #[derive(Clone, PartialEq)]
 pub struct HttpRequest {
+    /// The endpoint, as the provider gives it.
     pub url: String,
     /// In send order: `Accept`, `Content-Type`, then `Authorization` (client_secret_basic), then
     /// the provider's own headers.
     pub headers: Vec<(String, String)>,
+    /// A JSON object or a form, as `Content-Type` says.
     pub body: String,
 }
 
 impl HttpRequest {
+    /// The method of every request.
     pub const METHOD: &'static str = "POST";
 
+    /// The value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -45,18 +50,18 @@ impl HttpRequest {
 }
 
 impl fmt::Debug for HttpRequest {
-    // The body and an Authorization header carry secrets; the URL and other headers do not.
+    // The body carries secrets (codes, tokens, the client secret), and so can any header but the
+    // two the core sets to fixed values: `Authorization`, and a provider's own headers (an API
+    // key). Those values print as `[redacted]`; the method, the URL and the header names show.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let headers: Vec<(&str, &str)> = self
             .headers
             .iter()
             .map(|(k, v)| {
-                let shown = if k.eq_ignore_ascii_case("authorization") {
-                    "[redacted]"
-                } else {
-                    v.as_str()
-                };
-                (k.as_str(), shown)
+                let fixed = ["accept", "content-type"]
+                    .iter()
+                    .any(|h| k.eq_ignore_ascii_case(h));
+                (k.as_str(), if fixed { v.as_str() } else { "[redacted]" })
             })
             .collect();
         f.debug_struct("HttpRequest")
@@ -139,14 +144,14 @@ impl fmt::Debug for HttpResponse {
 /// `Err` for a redirect (never followed, body not read) or an announced body over the cap;
 /// `Ok(false)` when the outcome is already known (a revocation's 2xx).
 pub fn read_body_needed(
-    step: crate::Step,
+    step: crate::request_kind::RequestKind,
     status: u16,
     content_length: Option<&str>,
 ) -> Result<bool, Error> {
     if (300..400).contains(&status) {
         return Err(redirect(status));
     }
-    if step == crate::Step::Revocation && (200..300).contains(&status) {
+    if step == crate::request_kind::RequestKind::Revocation && (200..300).contains(&status) {
         return Ok(false);
     }
     if let Some(len) = content_length.map(js_trim) {
@@ -194,26 +199,26 @@ pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Step;
+    use crate::request_kind::RequestKind;
 
     #[test]
     fn redirects_and_announced_oversized_bodies_are_settled_from_the_head() {
-        let e = read_body_needed(Step::Refresh, 302, None).unwrap_err();
+        let e = read_body_needed(RequestKind::Refresh, 302, None).unwrap_err();
         assert_eq!((e.code, e.status), (ErrorCode::Redirect, Some(302)));
-        let e = read_body_needed(Step::Refresh, 200, Some("65537")).unwrap_err();
+        let e = read_body_needed(RequestKind::Refresh, 200, Some("65537")).unwrap_err();
         assert_eq!((e.code, e.status), (ErrorCode::InvalidResponse, Some(200)));
-        let e = read_body_needed(Step::Poll, 200, Some("99999999999999999999999")).unwrap_err();
+        let e = read_body_needed(RequestKind::Poll, 200, Some("99999999999999999999999")).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidResponse);
         assert_eq!(
-            read_body_needed(Step::Refresh, 200, Some("65536")),
+            read_body_needed(RequestKind::Refresh, 200, Some("65536")),
             Ok(true)
         );
         assert_eq!(
-            read_body_needed(Step::Refresh, 200, Some("garbage")),
+            read_body_needed(RequestKind::Refresh, 200, Some("garbage")),
             Ok(true)
         );
         assert_eq!(
-            read_body_needed(Step::Revocation, 200, Some("999999")),
+            read_body_needed(RequestKind::Revocation, 200, Some("999999")),
             Ok(false)
         );
     }

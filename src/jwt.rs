@@ -4,7 +4,6 @@
 //! with a base64url JSON-object payload simply has no claims.
 
 use crate::json::{self, ObjectWriter, Value};
-use crate::tokens::Tokens;
 use base64::engine::{general_purpose::GeneralPurpose, DecodePaddingMode, GeneralPurposeConfig};
 use base64::Engine as _;
 
@@ -116,11 +115,4 @@ pub fn decode_claims(access_token: Option<&str>, id_token: Option<&str>) -> Toke
         expires_at: access_token.and_then(expires_at),
         audience,
     }
-}
-
-pub fn claims_of(tokens: &Tokens) -> TokenClaims {
-    decode_claims(
-        Some(tokens.access_token.expose()),
-        tokens.id_token.as_ref().map(|t| t.expose()),
-    )
 }

@@ -31,6 +31,7 @@ pub const MAX_TOKEN_LEN: usize = 65_536;
 /// The JSON text of one object argument (provider, options, tokens, code). A provider within
 /// the field caps stays far below it even with every character escaped; the wasm adapter refuses
 /// a larger text before copying it into the module.
+#[cfg(target_arch = "wasm32")]
 pub const MAX_ARGUMENT_JSON_LEN: usize = 2 * 1024 * 1024;
 
 /// The length of `s` in UTF-16 code units (JavaScript's `string.length`).

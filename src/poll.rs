@@ -2,7 +2,7 @@
 //! polls its own endpoint, where 403/404 means "not yet" and a 2xx hands over an authorization
 //! code plus a server-made PKCE verifier, which step 3 ([`process_code_exchange`]) redeems.
 
-use crate::classify::{classify, Reply, ReplyContext};
+use crate::classify::{classify, classify_poll, PollReply, ReplyContext};
 use crate::clock::check_reading;
 use crate::device_code::{DeviceCode, MAX_INTERVAL_MS};
 use crate::error::{Error, ErrorCode};
@@ -13,7 +13,7 @@ use crate::provider::{Provider, ProviderKind};
 use crate::request;
 use crate::secret::Secret;
 use crate::tokens::Tokens;
-use crate::Step;
+use crate::request_kind::RequestKind;
 
 pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 /// What `slow_down` adds to the interval (RFC 8628 section 3.5).
@@ -53,7 +53,7 @@ impl PollResult {
 
 /// What follows a poll reply.
 #[derive(Debug, PartialEq)]
-pub enum PollStep {
+pub enum AfterPoll {
     Done(PollResult),
     /// OpenAI approved: send this exchange, then read its reply with [`process_code_exchange`].
     Exchange(CodeExchange),
@@ -83,10 +83,10 @@ pub fn poll_request(p: &Provider, code: &DeviceCode, now: f64) -> Result<HttpReq
         return Err(expired());
     }
     let device_code = code.device_code.expose();
-    Ok(match p.kind {
+    Ok(match p.kind() {
         ProviderKind::OpenAiCodex => request::json(
             p,
-            p.device_poll_endpoint.as_deref().unwrap_or_default(),
+            p.device_poll_endpoint().unwrap_or_default(),
             &[
                 ("device_auth_id", device_code),
                 ("user_code", &code.user_code),
@@ -94,11 +94,11 @@ pub fn poll_request(p: &Provider, code: &DeviceCode, now: f64) -> Result<HttpReq
         ),
         ProviderKind::Rfc8628 => request::client_form(
             p,
-            &p.token_endpoint,
+            p.token_endpoint(),
             &[
                 ("grant_type", DEVICE_CODE_GRANT),
                 ("device_code", device_code),
-                ("client_id", &p.client_id),
+                ("client_id", p.client_id()),
             ],
             &[],
         ),
@@ -110,37 +110,36 @@ pub fn process_poll(
     code: &DeviceCode,
     resp: &HttpResponse,
     now: f64,
-) -> Result<PollStep, Error> {
-    let codex = p.kind == ProviderKind::OpenAiCodex;
-    let client_secret = p.client_secret.as_ref().map(Secret::expose).unwrap_or("");
+) -> Result<AfterPoll, Error> {
+    let codex = p.kind() == ProviderKind::OpenAiCodex;
     let ctx = ReplyContext {
-        step: Step::Poll,
-        kind: p.kind,
+        request: RequestKind::Poll,
+        kind: p.kind(),
         now,
         success_marker: if codex {
             "authorization_code"
         } else {
             "access_token"
         },
-        secrets: &[code.device_code.expose(), client_secret],
+        secrets: &[code.device_code.expose(), p.client_secret_text()],
     };
-    let step = Step::Poll.describe();
-    let body = match classify(&ctx, resp)? {
-        Reply::Pending => {
-            return Ok(PollStep::Done(PollResult::Pending {
+    let step = RequestKind::Poll.describe();
+    let body = match classify_poll(&ctx, resp)? {
+        PollReply::Pending => {
+            return Ok(AfterPoll::Done(PollResult::Pending {
                 interval_ms: code.interval_ms,
             }))
         }
-        Reply::SlowDown => {
-            return Ok(PollStep::Done(PollResult::SlowDown {
+        PollReply::SlowDown => {
+            return Ok(AfterPoll::Done(PollResult::SlowDown {
                 interval_ms: (code.interval_ms + SLOW_DOWN_STEP_MS).min(MAX_INTERVAL_MS),
             }))
         }
-        Reply::Success(body) => body,
+        PollReply::Success(body) => body,
     };
     if !codex {
         let tokens = Tokens::from_reply(&body, step, now).map_err(|e| resp.annotate(e, now))?;
-        return Ok(PollStep::Done(PollResult::Success(tokens)));
+        return Ok(AfterPoll::Done(PollResult::Success(tokens)));
     }
     let authorization_code = Secret::new(
         reply_string(&body, step, &["authorization_code"]).map_err(|e| resp.annotate(e, now))?,
@@ -148,7 +147,7 @@ pub fn process_poll(
     let code_verifier = Secret::new(
         reply_string(&body, step, &["code_verifier"]).map_err(|e| resp.annotate(e, now))?,
     );
-    Ok(PollStep::Exchange(CodeExchange {
+    Ok(AfterPoll::Exchange(CodeExchange {
         request: code_exchange_request(p, &authorization_code, &code_verifier),
         authorization_code,
         code_verifier,
@@ -163,15 +162,15 @@ pub fn code_exchange_request(
 ) -> HttpRequest {
     request::form(
         p,
-        &p.token_endpoint,
+        p.token_endpoint(),
         &[
             ("grant_type", "authorization_code"),
             ("code", authorization_code.expose()),
             (
                 "redirect_uri",
-                p.redirect_uri.as_deref().unwrap_or_default(),
+                p.redirect_uri().unwrap_or_default(),
             ),
-            ("client_id", &p.client_id),
+            ("client_id", p.client_id()),
             ("code_verifier", code_verifier.expose()),
         ],
     )
@@ -184,8 +183,8 @@ pub fn process_code_exchange(
     now: f64,
 ) -> Result<Tokens, Error> {
     let ctx = ReplyContext {
-        step: Step::CodeExchange,
-        kind: p.kind,
+        request: RequestKind::CodeExchange,
+        kind: p.kind(),
         now,
         success_marker: "access_token",
         secrets: &[
@@ -193,13 +192,7 @@ pub fn process_code_exchange(
             exchange.code_verifier.expose(),
         ],
     };
-    match classify(&ctx, resp)? {
-        Reply::Success(body) => Tokens::from_reply(&body, Step::CodeExchange.describe(), now)
-            .map_err(|e| resp.annotate(e, now)),
-        Reply::Pending | Reply::SlowDown => Err(Error::invalid_response(
-            "The code exchange reply is a polling answer.",
-        )
-        .with_status(resp.status)
-        .with_retry_after(resp.retry_after_ms(now))),
-    }
+    let body = classify(&ctx, resp)?;
+    Tokens::from_reply(&body, RequestKind::CodeExchange.describe(), now)
+        .map_err(|e| resp.annotate(e, now))
 }

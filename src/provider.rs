@@ -1,6 +1,8 @@
 //! Provider configuration: which protocol, which client, which endpoints. It arrives from the host
 //! as plain data (possibly hand-built or loaded from a file), so it is validated on every use, not
-//! only in the factories: a provider that reaches the wire is always one the contract allows.
+//! only in the factories. Its fields are private and its only constructors validate, so a
+//! provider that reaches the wire is always one `docs/behaviour.md` ("Providers and
+//! configuration") allows: no struct literal can carry an `http://` endpoint past the check.
 
 use crate::endpoint::check_endpoint;
 use crate::error::{Error, ErrorCode};
@@ -12,9 +14,14 @@ use crate::limits::{
 };
 use crate::secret::Secret;
 
+use std::fmt;
+
+/// OpenAI's authorization server, the default issuer of [`openai_codex_provider`].
 pub const OPENAI_ISSUER: &str = "https://auth.openai.com";
+/// The Codex CLI's public client id, the default of [`openai_codex_provider`].
 pub const OPENAI_CODEX_CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
 
+/// Which protocol a provider speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProviderKind {
     /// OpenAI "Sign in with ChatGPT" (not RFC 8628: JSON user code, 403/404 pending, PKCE exchange).
@@ -24,18 +31,30 @@ pub enum ProviderKind {
 }
 
 impl ProviderKind {
+    /// The kind as `provider.kind` spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             ProviderKind::OpenAiCodex => "openai-codex",
             ProviderKind::Rfc8628 => "rfc8628",
         }
     }
+
+    /// The kind `provider.kind` names (`"openai-codex"` or `"rfc8628"`), if any.
+    pub fn parse(s: &str) -> Option<ProviderKind> {
+        [ProviderKind::OpenAiCodex, ProviderKind::Rfc8628]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
 }
 
+/// How an RFC 8628 client authenticates (OpenAI's client is public: always `None`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClientAuth {
+    /// A public client: `client_id` only.
     None,
+    /// `client_secret` in the form body.
     ClientSecretPost,
+    /// `Authorization: Basic` with the form-encoded id and secret.
     ClientSecretBasic,
 }
 
@@ -50,47 +69,160 @@ impl ClientAuth {
 }
 
 /// A validated provider. Build it with [`Provider::from_json`], [`openai_codex_provider`] or
-/// [`rfc8628_provider`].
-#[derive(Clone, Debug, PartialEq)]
+/// [`rfc8628_provider`]; its fields are read through accessors. A struct literal does not
+/// compile outside the crate, so no provider skips validation:
+///
+/// ```compile_fail,E0451
+/// use oauth_device_flow::{Provider, ProviderKind};
+/// let p = Provider { kind: ProviderKind::Rfc8628 };
+/// ```
+///
+/// Its `Debug` output shows the endpoints and the names of the provider's headers and extra
+/// parameters, never their values (an API-key header is a secret) nor the client secret.
+#[derive(Clone, PartialEq)]
 pub struct Provider {
-    pub kind: ProviderKind,
-    pub client_id: String,
-    pub device_authorization_endpoint: String,
-    pub token_endpoint: String,
-    pub device_poll_endpoint: Option<String>,
-    pub redirect_uri: Option<String>,
-    pub verification_uri: Option<String>,
-    pub revocation_endpoint: Option<String>,
-    pub scope: Option<String>,
-    pub client_secret: Option<Secret>,
+    kind: ProviderKind,
+    client_id: String,
+    device_authorization_endpoint: String,
+    token_endpoint: String,
+    device_poll_endpoint: Option<String>,
+    redirect_uri: Option<String>,
+    verification_uri: Option<String>,
+    revocation_endpoint: Option<String>,
+    scope: Option<String>,
+    client_secret: Option<Secret>,
     /// `None` when the host did not say (then it means `"none"`).
-    pub client_auth: Option<ClientAuth>,
-    pub extra_params: Vec<(String, String)>,
-    pub headers: Vec<(String, String)>,
+    client_auth: Option<ClientAuth>,
+    extra_params: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+}
+
+impl fmt::Debug for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Provider")
+            .field("kind", &self.kind)
+            .field("client_id", &self.client_id)
+            .field(
+                "device_authorization_endpoint",
+                &self.device_authorization_endpoint,
+            )
+            .field("token_endpoint", &self.token_endpoint)
+            .field("device_poll_endpoint", &self.device_poll_endpoint)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("verification_uri", &self.verification_uri)
+            .field("revocation_endpoint", &self.revocation_endpoint)
+            .field("scope", &self.scope)
+            .field("client_secret", &self.client_secret)
+            .field("client_auth", &self.client_auth)
+            .field("extra_params", &Redacted(&self.extra_params))
+            .field("headers", &Redacted(&self.headers))
+            .finish()
+    }
+}
+
+/// Name/value pairs shown by name only.
+pub(crate) struct Redacted<'a>(pub(crate) &'a [(String, String)]);
+
+impl fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|(k, _)| (k, format_args!("[redacted]"))))
+            .finish()
+    }
 }
 
 /// Fields of the device authorization request that `extraParams` may not repeat.
 const STANDARD_DEVICE_FIELDS: [&str; 3] = ["client_id", "client_secret", "scope"];
 
 impl Provider {
+    /// The protocol.
+    pub fn kind(&self) -> ProviderKind {
+        self.kind
+    }
+
+    /// The OAuth client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// Where the user code (OpenAI) or device authorization (RFC 8628) is requested.
+    pub fn device_authorization_endpoint(&self) -> &str {
+        &self.device_authorization_endpoint
+    }
+
+    /// Where codes are exchanged and tokens refreshed (and RFC 8628 polls).
+    pub fn token_endpoint(&self) -> &str {
+        &self.token_endpoint
+    }
+
+    /// OpenAI's poll endpoint (OpenAI only).
+    pub fn device_poll_endpoint(&self) -> Option<&str> {
+        self.device_poll_endpoint.as_deref()
+    }
+
+    /// The `redirect_uri` of OpenAI's code exchange (OpenAI only).
+    pub fn redirect_uri(&self) -> Option<&str> {
+        self.redirect_uri.as_deref()
+    }
+
+    /// Where the user enters the code (OpenAI only: an RFC 8628 server sends it).
+    pub fn verification_uri(&self) -> Option<&str> {
+        self.verification_uri.as_deref()
+    }
+
+    /// The revocation endpoint, when the provider has one.
+    pub fn revocation_endpoint(&self) -> Option<&str> {
+        self.revocation_endpoint.as_deref()
+    }
+
+    /// The requested scope (RFC 8628 only).
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+
+    /// The client secret of a confidential RFC 8628 client.
+    pub fn client_secret(&self) -> Option<&Secret> {
+        self.client_secret.as_ref()
+    }
+
+    /// The client secret as sent, empty for a public client: the one place requests and the
+    /// reply rules (which scrub it from quoted server text) read it.
+    pub(crate) fn client_secret_text(&self) -> &str {
+        self.client_secret.as_ref().map_or("", Secret::expose)
+    }
+
+    /// `clientAuth` as the host gave it (`None` when it did not say).
+    pub fn client_auth(&self) -> Option<ClientAuth> {
+        self.client_auth
+    }
+
+    /// How the client authenticates (`"none"` when the host did not say).
     pub fn auth(&self) -> ClientAuth {
         self.client_auth.unwrap_or(ClientAuth::None)
     }
 
-    /// Validates a provider object (`OAuthProvider` in the contract).
+    /// Extra device authorization parameters, in order (RFC 8628 only).
+    pub fn extra_params(&self) -> &[(String, String)] {
+        &self.extra_params
+    }
+
+    /// The provider's own headers, sent with every request after the protocol's, in order.
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// Validates a provider object (the drop-in's `OAuthProvider`).
     pub fn from_json(v: &Value) -> Result<Provider, Error> {
         if !v.is_object() {
             return Err(Error::invalid_config("provider must be an object"));
         }
-        let kind = match v.get("kind").and_then(Value::as_str) {
-            Some("openai-codex") => ProviderKind::OpenAiCodex,
-            Some("rfc8628") => ProviderKind::Rfc8628,
-            _ => {
-                return Err(Error::invalid_config(
-                    "provider.kind must be \"openai-codex\" or \"rfc8628\"",
-                ))
-            }
-        };
+        let kind = v
+            .get("kind")
+            .and_then(Value::as_str)
+            .and_then(ProviderKind::parse)
+            .ok_or_else(|| {
+                Error::invalid_config("provider.kind must be \"openai-codex\" or \"rfc8628\"")
+            })?;
         let client_id = required_string(v, "clientId", MAX_CLIENT_ID_LEN)?;
         let url = |field: &str, required: bool| -> Result<Option<String>, Error> {
             let value = if required {
@@ -218,7 +350,7 @@ impl Provider {
         Ok(())
     }
 
-    /// The provider as the plain object the contract's factories return.
+    /// The provider as the plain object the factories return (`OAuthProvider`).
     pub fn to_json(&self) -> String {
         let pairs = |items: &[(String, String)]| {
             items

@@ -2,7 +2,7 @@
 //! reply's refresh token must replace the old one; a server that omits it (RFC 6749 allows that)
 //! leaves the old one valid, so we keep it. `idToken`/`scope` likewise survive an omitting reply.
 
-use crate::classify::{classify, Reply, ReplyContext};
+use crate::classify::{classify, ReplyContext};
 use crate::error::Error;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::json::Value;
@@ -11,7 +11,7 @@ use crate::provider::{Provider, ProviderKind};
 use crate::request;
 use crate::secret::Secret;
 use crate::tokens::Tokens;
-use crate::Step;
+use crate::request_kind::RequestKind;
 
 /// What the host passed as `previous`: a bare refresh token, or the whole token set.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,23 +49,23 @@ impl RefreshInput {
 
 pub fn refresh_request(p: &Provider, refresh_token: &Secret) -> HttpRequest {
     let rt = refresh_token.expose();
-    match p.kind {
+    match p.kind() {
         ProviderKind::OpenAiCodex => request::json(
             p,
-            &p.token_endpoint,
+            p.token_endpoint(),
             &[
-                ("client_id", &p.client_id),
+                ("client_id", p.client_id()),
                 ("grant_type", "refresh_token"),
                 ("refresh_token", rt),
             ],
         ),
         ProviderKind::Rfc8628 => request::client_form(
             p,
-            &p.token_endpoint,
+            p.token_endpoint(),
             &[
                 ("grant_type", "refresh_token"),
                 ("refresh_token", rt),
-                ("client_id", &p.client_id),
+                ("client_id", p.client_id()),
             ],
             &[],
         ),
@@ -78,30 +78,24 @@ pub fn process_refresh(
     resp: &HttpResponse,
     now: f64,
 ) -> Result<Tokens, Error> {
-    let client_secret = p.client_secret.as_ref().map(Secret::expose).unwrap_or("");
     let previous_access = input
         .previous
         .as_ref()
         .map(|t| t.access_token.expose())
         .unwrap_or("");
     let ctx = ReplyContext {
-        step: Step::Refresh,
-        kind: p.kind,
+        request: RequestKind::Refresh,
+        kind: p.kind(),
         now,
         success_marker: "access_token",
-        secrets: &[input.refresh_token.expose(), client_secret, previous_access],
+        secrets: &[
+            input.refresh_token.expose(),
+            p.client_secret_text(),
+            previous_access,
+        ],
     };
-    let body = match classify(&ctx, resp)? {
-        Reply::Success(body) => body,
-        Reply::Pending | Reply::SlowDown => {
-            return Err(
-                Error::invalid_response("The refresh reply is a polling answer.")
-                    .with_status(resp.status)
-                    .with_retry_after(resp.retry_after_ms(now)),
-            )
-        }
-    };
-    let mut next = Tokens::from_reply(&body, Step::Refresh.describe(), now)
+    let body = classify(&ctx, resp)?;
+    let mut next = Tokens::from_reply(&body, RequestKind::Refresh.describe(), now)
         .map_err(|e| resp.annotate(e, now))?;
     if next.refresh_token.is_none() {
         next.refresh_token = Some(input.refresh_token.clone());

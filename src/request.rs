@@ -24,7 +24,7 @@ fn build(
     if let Some(a) = authorization {
         headers.push(("Authorization".to_owned(), a));
     }
-    headers.extend(provider.headers.iter().cloned());
+    headers.extend(provider.headers().iter().cloned());
     HttpRequest {
         url: url.to_owned(),
         headers,
@@ -56,11 +56,7 @@ pub(crate) fn client_form(
     tail: &[(&str, &str)],
 ) -> HttpRequest {
     let mut all: Vec<(&str, &str)> = fields.to_vec();
-    let secret = provider
-        .client_secret
-        .as_ref()
-        .map(|s| s.expose())
-        .unwrap_or("");
+    let secret = provider.client_secret_text();
     let mut authorization = None;
     match provider.auth() {
         ClientAuth::None => {}
@@ -68,7 +64,7 @@ pub(crate) fn client_form(
         ClientAuth::ClientSecretBasic => {
             let pair = format!(
                 "{}:{}",
-                form::encode(&provider.client_id),
+                form::encode(provider.client_id()),
                 form::encode(secret)
             );
             let encoded = base64::engine::general_purpose::STANDARD.encode(pair);

@@ -7,10 +7,10 @@ use crate::http::{HttpRequest, HttpResponse};
 use crate::provider::{Provider, ProviderKind};
 use crate::request;
 use crate::secret::Secret;
-use crate::Step;
+use crate::request_kind::RequestKind;
 
 pub fn revocation_request(p: &Provider, token: &Secret) -> Result<HttpRequest, Error> {
-    let url = p.revocation_endpoint.as_deref().ok_or_else(|| {
+    let url = p.revocation_endpoint().ok_or_else(|| {
         Error::invalid_config(
             "provider.revocationEndpoint is not set: this provider cannot revoke tokens",
         )
@@ -20,14 +20,14 @@ pub fn revocation_request(p: &Provider, token: &Secret) -> Result<HttpRequest, E
         return Err(Error::invalid_config("token must be a non-empty string"));
     }
     crate::limits::check_len("token", t, crate::limits::MAX_TOKEN_LEN)?;
-    Ok(match p.kind {
+    Ok(match p.kind() {
         ProviderKind::OpenAiCodex => request::json(
             p,
             url,
             &[
                 ("token", t),
                 ("token_type_hint", "refresh_token"),
-                ("client_id", &p.client_id),
+                ("client_id", p.client_id()),
             ],
         ),
         ProviderKind::Rfc8628 => request::client_form(
@@ -36,7 +36,7 @@ pub fn revocation_request(p: &Provider, token: &Secret) -> Result<HttpRequest, E
             &[
                 ("token", t),
                 ("token_type_hint", "refresh_token"),
-                ("client_id", &p.client_id),
+                ("client_id", p.client_id()),
             ],
             &[],
         ),
@@ -52,13 +52,12 @@ pub fn process_revocation(
     if (200..300).contains(&resp.status) {
         return Ok(());
     }
-    let client_secret = p.client_secret.as_ref().map(Secret::expose).unwrap_or("");
     let ctx = ReplyContext {
-        step: Step::Revocation,
-        kind: p.kind,
+        request: RequestKind::Revocation,
+        kind: p.kind(),
         now,
         success_marker: "",
-        secrets: &[token.expose(), client_secret],
+        secrets: &[token.expose(), p.client_secret_text()],
     };
     classify(&ctx, resp).map(|_| ())
 }

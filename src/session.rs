@@ -88,14 +88,6 @@ impl SessionConfig {
         })
     }
 
-    pub fn to_json(&self) -> String {
-        crate::json::ObjectWriter::new()
-            .string("kind", self.kind.as_str())
-            .number("skewMs", self.skew_ms)
-            .number("timeoutMs", self.timeout_ms)
-            .number("storeTimeoutMs", self.store_timeout_ms)
-            .finish()
-    }
 }
 
 /// Whether a refresh failure means the refresh token can never work again, so that only a new
@@ -185,19 +177,6 @@ pub enum AfterRefreshFailure {
     PassThrough,
 }
 
-impl AfterRefreshFailure {
-    pub fn to_json(&self) -> String {
-        let w = crate::json::ObjectWriter::new();
-        match self {
-            AfterRefreshFailure::Latch(e) => w.string("step", "latch").raw("error", &e.to_json()),
-            AfterRefreshFailure::AnswerLost { retry_at } => {
-                w.string("step", "answer_lost").number("retryAt", *retry_at)
-            }
-            AfterRefreshFailure::PassThrough => w.string("step", "pass"),
-        }
-        .finish()
-    }
-}
 
 /// The request may have been carried out by the server although the session got no usable
 /// answer: it left (`fetch` was called and did not fail before connecting) and the failure is
@@ -294,7 +273,7 @@ impl Source {
 
 /// What the session does with the tokens at hand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Decision {
+pub enum SessionDecision {
     /// Hand out this token set's access token (adopting it when it is the stored one).
     Use(Source),
     /// Spend this token set's refresh token.
@@ -303,19 +282,6 @@ pub enum Decision {
     Latched,
 }
 
-impl Decision {
-    pub fn to_json(&self) -> String {
-        let (step, source) = match self {
-            Decision::Use(s) => ("use", Some(*s)),
-            Decision::Refresh(s) => ("refresh", Some(*s)),
-            Decision::Latched => ("latched", None),
-        };
-        crate::json::ObjectWriter::new()
-            .string("step", step)
-            .opt_string("source", source.map(Source::as_str))
-            .finish()
-    }
-}
 
 /// What the session knows when it decides, right after reading the store.
 #[derive(Clone, Copy, Debug, Default)]
@@ -353,10 +319,10 @@ pub fn same_tokens(a: &Tokens, b: &Tokens) -> bool {
 /// A refresh token whose last request got no answer is not sent again before its `retry_at`
 /// (`network_error` with `retry_after_ms`, no request); tokens the store holds instead of it
 /// are used or refreshed as usual.
-pub fn decide(view: &SessionView<'_>, now: f64, skew_ms: f64) -> Result<Decision, Error> {
+pub fn decide(view: &SessionView<'_>, now: f64, skew_ms: f64) -> Result<SessionDecision, Error> {
     let stored = match (view.stored, view.latched) {
-        (Some(s), Some(l)) if same_tokens(s, l) => return Ok(Decision::Latched),
-        (None, Some(_)) => return Ok(Decision::Latched),
+        (Some(s), Some(l)) if same_tokens(s, l) => return Ok(SessionDecision::Latched),
+        (None, Some(_)) => return Ok(SessionDecision::Latched),
         (None, None) => return Err(no_tokens()),
         (Some(s), _) => s,
     };
@@ -374,7 +340,7 @@ pub fn decide(view: &SessionView<'_>, now: f64, skew_ms: f64) -> Result<Decision
     let access = tokens.access_token.expose();
     let rejected = view.invalidated_access == Some(access);
     if !rejected && !is_access_token_expired(tokens.expires_at, Some(access), now, skew_ms)? {
-        return Ok(Decision::Use(source));
+        return Ok(SessionDecision::Use(source));
     }
     let refresh = match &tokens.refresh_token {
         None => return Err(no_refresh_token()),
@@ -385,7 +351,7 @@ pub fn decide(view: &SessionView<'_>, now: f64, skew_ms: f64) -> Result<Decision
             return Err(held_back_after_lost_answer(h.retry_at - now));
         }
     }
-    Ok(Decision::Refresh(source))
+    Ok(SessionDecision::Refresh(source))
 }
 
 /// The headers an API request carries: openai-codex -> `Authorization` and (when the tokens
@@ -455,10 +421,7 @@ mod tests {
             (c.skew_ms, c.timeout_ms, c.store_timeout_ms),
             (300_000.0, 30_000.0, 60_000.0)
         );
-        assert_eq!(
-            c.to_json(),
-            r#"{"kind":"openai-codex","skewMs":300000,"timeoutMs":30000,"storeTimeoutMs":60000}"#
-        );
+        assert_eq!(c.kind, ProviderKind::OpenAiCodex);
         let c = SessionConfig::new(ProviderKind::Rfc8628, Some(0.0), Some(5.0), Some(7.0));
         assert_eq!(
             c.map(|c| (c.skew_ms, c.timeout_ms, c.store_timeout_ms)),
@@ -518,12 +481,12 @@ mod tests {
         };
         assert_eq!(
             decide(&view, NOW, 60_000.0),
-            Ok(Decision::Use(Source::Stored))
+            Ok(SessionDecision::Use(Source::Stored))
         );
         // Within the skew counts as expired.
         assert_eq!(
             decide(&view, NOW, 3_600_000.0),
-            Ok(Decision::Refresh(Source::Stored))
+            Ok(SessionDecision::Refresh(Source::Stored))
         );
         let old = expired("at", "rt");
         let view = SessionView {
@@ -532,7 +495,7 @@ mod tests {
         };
         assert_eq!(
             decide(&view, NOW, 0.0),
-            Ok(Decision::Refresh(Source::Stored))
+            Ok(SessionDecision::Refresh(Source::Stored))
         );
     }
 
@@ -547,7 +510,7 @@ mod tests {
         };
         assert_eq!(
             decide(&view, NOW, 0.0),
-            Ok(Decision::Refresh(Source::Stored))
+            Ok(SessionDecision::Refresh(Source::Stored))
         );
     }
 
@@ -561,7 +524,7 @@ mod tests {
             invalidated_access: Some("at_1"),
             ..Default::default()
         };
-        assert_eq!(decide(&view, NOW, 0.0), Ok(Decision::Use(Source::Stored)));
+        assert_eq!(decide(&view, NOW, 0.0), Ok(SessionDecision::Use(Source::Stored)));
     }
 
     #[test]
@@ -574,13 +537,13 @@ mod tests {
             spent_refresh: Some("rt_1"),
             ..Default::default()
         };
-        assert_eq!(decide(&view, NOW, 0.0), Ok(Decision::Refresh(Source::Held)));
+        assert_eq!(decide(&view, NOW, 0.0), Ok(SessionDecision::Refresh(Source::Held)));
         let held = fresh("at_2", "rt_2");
         let view = SessionView {
             held: Some(&held),
             ..view
         };
-        assert_eq!(decide(&view, NOW, 0.0), Ok(Decision::Use(Source::Held)));
+        assert_eq!(decide(&view, NOW, 0.0), Ok(SessionDecision::Use(Source::Held)));
     }
 
     #[test]
@@ -594,7 +557,7 @@ mod tests {
             spent_refresh: Some("rt_1"),
             ..Default::default()
         };
-        assert_eq!(decide(&view, NOW, 0.0), Ok(Decision::Use(Source::Stored)));
+        assert_eq!(decide(&view, NOW, 0.0), Ok(SessionDecision::Use(Source::Stored)));
     }
 
     #[test]
@@ -606,18 +569,18 @@ mod tests {
             latched: Some(&dead),
             ..Default::default()
         };
-        assert_eq!(decide(&view, NOW, 0.0), Ok(Decision::Latched));
+        assert_eq!(decide(&view, NOW, 0.0), Ok(SessionDecision::Latched));
         let view = SessionView {
             stored: None,
             ..view
         };
-        assert_eq!(decide(&view, NOW, 0.0), Ok(Decision::Latched));
+        assert_eq!(decide(&view, NOW, 0.0), Ok(SessionDecision::Latched));
         let new_login = fresh("at_9", "rt_9");
         let view = SessionView {
             stored: Some(&new_login),
             ..view
         };
-        assert_eq!(decide(&view, NOW, 0.0), Ok(Decision::Use(Source::Stored)));
+        assert_eq!(decide(&view, NOW, 0.0), Ok(SessionDecision::Use(Source::Stored)));
         let only_new_refresh = expired("at_1", "rt_9");
         let view = SessionView {
             stored: Some(&only_new_refresh),
@@ -625,7 +588,7 @@ mod tests {
         };
         assert_eq!(
             decide(&view, NOW, 0.0),
-            Ok(Decision::Refresh(Source::Stored))
+            Ok(SessionDecision::Refresh(Source::Stored))
         );
     }
 
@@ -653,15 +616,6 @@ mod tests {
             decide(&view, f64::NAN, 0.0).map_err(|e| e.code),
             Err(ErrorCode::InvalidConfig)
         );
-    }
-
-    #[test]
-    fn decisions_serialise_for_the_js_side() {
-        assert_eq!(
-            Decision::Use(Source::Held).to_json(),
-            r#"{"step":"use","source":"held"}"#
-        );
-        assert_eq!(Decision::Latched.to_json(), r#"{"step":"latched"}"#);
     }
 
     #[test]
@@ -747,12 +701,10 @@ mod tests {
         assert_eq!(lost_answer_backoff_ms(200.0), 200.0);
         let f = failure(ErrorCode::NetworkError, None, RequestFate::Sent);
         assert_eq!(
-            after_refresh_failure(&f, NOW, 200.0).to_json(),
-            format!(r#"{{"step":"answer_lost","retryAt":{}}}"#, NOW + 200.0)
-        );
-        assert_eq!(
-            AfterRefreshFailure::PassThrough.to_json(),
-            r#"{"step":"pass"}"#
+            after_refresh_failure(&f, NOW, 200.0),
+            AfterRefreshFailure::AnswerLost {
+                retry_at: NOW + 200.0
+            }
         );
     }
 
@@ -807,9 +759,6 @@ mod tests {
             lost.message
         );
         assert!(lost.message.contains("never arrived"), "{}", lost.message);
-        assert!(AfterRefreshFailure::Latch(lost)
-            .to_json()
-            .starts_with(r#"{"step":"latch","error":{"code":"reauth_required""#));
     }
 
     #[test]
@@ -833,7 +782,7 @@ mod tests {
         // the first request never reached the server).
         assert_eq!(
             decide(&view, NOW + 1_000.0, 0.0),
-            Ok(Decision::Refresh(Source::Stored))
+            Ok(SessionDecision::Refresh(Source::Stored))
         );
         // Another holder saved newer tokens meanwhile: used, or refreshed, at once.
         let newer = fresh("at_2", "rt_2");
@@ -843,7 +792,7 @@ mod tests {
         };
         assert_eq!(
             decide(&view_newer, NOW, 0.0),
-            Ok(Decision::Use(Source::Stored))
+            Ok(SessionDecision::Use(Source::Stored))
         );
         let newer_expired = expired("at_2", "rt_2");
         let view_newer = SessionView {
@@ -852,7 +801,7 @@ mod tests {
         };
         assert_eq!(
             decide(&view_newer, NOW, 0.0),
-            Ok(Decision::Refresh(Source::Stored))
+            Ok(SessionDecision::Refresh(Source::Stored))
         );
         // A still valid access token is handed out meanwhile.
         let valid_old = fresh("at_1", "rt_1");
@@ -863,7 +812,7 @@ mod tests {
         };
         assert_eq!(
             decide(&view_valid, NOW, 0.0),
-            Ok(Decision::Use(Source::Stored))
+            Ok(SessionDecision::Use(Source::Stored))
         );
     }
 

@@ -13,7 +13,7 @@ use crate::tokens::Tokens;
 
 /// The store call that failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StoreStep {
+pub enum StoreCall {
     Load,
     Save,
     Lock,
@@ -23,24 +23,24 @@ pub enum StoreStep {
     Replace,
 }
 
-impl StoreStep {
-    pub fn parse(s: &str) -> Option<StoreStep> {
+impl StoreCall {
+    pub fn parse(s: &str) -> Option<StoreCall> {
         match s {
-            "load" => Some(StoreStep::Load),
-            "save" => Some(StoreStep::Save),
-            "lock" => Some(StoreStep::Lock),
-            "lock_skipped" => Some(StoreStep::LockSkipped),
-            "replace" => Some(StoreStep::Replace),
+            "load" => Some(StoreCall::Load),
+            "save" => Some(StoreCall::Save),
+            "lock" => Some(StoreCall::Lock),
+            "lock_skipped" => Some(StoreCall::LockSkipped),
+            "replace" => Some(StoreCall::Replace),
             _ => None,
         }
     }
 
     fn call(self) -> &'static str {
         match self {
-            StoreStep::Load => "load()",
-            StoreStep::Save => "save()",
-            StoreStep::Lock | StoreStep::LockSkipped => "lock()",
-            StoreStep::Replace => "replace()",
+            StoreCall::Load => "load()",
+            StoreCall::Save => "save()",
+            StoreCall::Lock | StoreCall::LockSkipped => "lock()",
+            StoreCall::Replace => "replace()",
         }
     }
 }
@@ -76,23 +76,13 @@ pub struct StoreFailure {
     pub retryable: bool,
 }
 
-impl StoreFailure {
-    /// `{code, message, retryable}`, the fields the JS error is built from.
-    pub fn to_json(&self) -> String {
-        crate::json::ObjectWriter::new()
-            .string("code", self.error.code.as_str())
-            .string("message", &self.error.message)
-            .boolean("retryable", self.retryable)
-            .finish()
-    }
-}
 
 /// The session's error for a failed store call. The store's own error is not quoted: it may
 /// carry the tokens it failed to write.
-pub fn store_failure(step: StoreStep, fault: StoreFault, store_timeout_ms: f64) -> StoreFailure {
+pub fn store_failure(step: StoreCall, fault: StoreFault, store_timeout_ms: f64) -> StoreFailure {
     let call = step.call();
     let message = match (step, fault) {
-        (StoreStep::LockSkipped, _) => {
+        (StoreCall::LockSkipped, _) => {
             "The token store's lock() settled without running the session's function; it must \
              call it and return its result."
                 .to_owned()
@@ -108,7 +98,7 @@ pub fn store_failure(step: StoreStep, fault: StoreFault, store_timeout_ms: f64) 
              its contents. {}",
             after(step)
         ),
-        (StoreStep::Lock, StoreFault::Failed) => {
+        (StoreCall::Lock, StoreFault::Failed) => {
             "The token store's lock() failed before running the session; try again.".to_owned()
         }
         (_, StoreFault::Failed) => format!(
@@ -123,15 +113,15 @@ pub fn store_failure(step: StoreStep, fault: StoreFault, store_timeout_ms: f64) 
 }
 
 /// What happens to the session's state after a failed step, for the message.
-fn after(step: StoreStep) -> &'static str {
+fn after(step: StoreCall) -> &'static str {
     match step {
-        StoreStep::Save => {
+        StoreCall::Save => {
             "The new tokens are kept in memory and the next call saves them again before using \
              them (the old refresh token is already spent)."
         }
-        StoreStep::Replace => "The session's tokens are unchanged.",
-        StoreStep::Lock => "No refresh request was sent.",
-        StoreStep::Load | StoreStep::LockSkipped => "",
+        StoreCall::Replace => "The session's tokens are unchanged.",
+        StoreCall::Lock => "No refresh request was sent.",
+        StoreCall::Load | StoreCall::LockSkipped => "",
     }
 }
 
@@ -152,18 +142,6 @@ pub enum DroppedSave {
     Keep(StoreFailure),
 }
 
-impl DroppedSave {
-    pub fn to_json(&self) -> String {
-        let w = crate::json::ObjectWriter::new();
-        match self {
-            DroppedSave::Written => w.string("step", "written"),
-            DroppedSave::Adopt => w.string("step", "adopt"),
-            DroppedSave::SignedOut(e) => w.string("step", "signed_out").raw("error", &e.to_json()),
-            DroppedSave::Keep(f) => w.string("step", "keep").raw("error", &f.to_json()),
-        }
-        .finish()
-    }
-}
 
 /// A dropped save is never reported as success: the session adopts what the store holds.
 pub fn after_dropped_save(
@@ -227,33 +205,26 @@ mod tests {
     #[test]
     fn failed_and_hung_store_calls_are_retryable_storage_errors() {
         for name in STEPS {
-            let step = StoreStep::parse(name).unwrap_or_else(|| panic!("{name}"));
+            let step = StoreCall::parse(name).unwrap_or_else(|| panic!("{name}"));
             for fault in [StoreFault::Failed, StoreFault::TimedOut] {
                 let f = store_failure(step, fault, 60_000.0);
                 assert_eq!(f.error.code, ErrorCode::StorageError);
                 assert!(f.retryable, "{name} {fault:?}");
             }
         }
-        assert_eq!(StoreStep::parse("other"), None);
+        assert_eq!(StoreCall::parse("other"), None);
         assert_eq!(StoreFault::parse("other"), None);
     }
 
     #[test]
     fn a_store_that_says_retrying_cannot_help_stays_not_retryable() {
         for name in STEPS {
-            let step = StoreStep::parse(name).unwrap_or_else(|| panic!("{name}"));
+            let step = StoreCall::parse(name).unwrap_or_else(|| panic!("{name}"));
             let f = store_failure(step, StoreFault::Unusable, 60_000.0);
             assert_eq!(f.error.code, ErrorCode::StorageError);
             assert!(!f.retryable, "{name}");
         }
-        let f = store_failure(StoreStep::Load, StoreFault::Unusable, 1.0);
-        assert_eq!(
-            f.to_json(),
-            format!(
-                r#"{{"code":"storage_error","message":"{}","retryable":false}}"#,
-                f.error.message
-            )
-        );
+        let f = store_failure(StoreCall::Load, StoreFault::Unusable, 1.0);
         assert!(
             f.error.message.contains("sign in again"),
             "{}",
@@ -263,7 +234,7 @@ mod tests {
 
     #[test]
     fn a_timeout_names_the_call_and_the_bound() {
-        let f = store_failure(StoreStep::Save, StoreFault::TimedOut, 1500.5);
+        let f = store_failure(StoreCall::Save, StoreFault::TimedOut, 1500.5);
         assert!(
             f.error
                 .message
@@ -283,13 +254,9 @@ mod tests {
         let previous = tokens("at_1", "rt_1");
         let next = tokens("at_2", "rt_2");
         let other = tokens("at_9", "rt_9");
-        let out = after_dropped_save(None, &next, &previous);
         assert_eq!(
-            out.to_json(),
-            format!(
-                r#"{{"step":"signed_out","error":{}}}"#,
-                signed_out_during_refresh().to_json()
-            )
+            after_dropped_save(None, &next, &previous),
+            DroppedSave::SignedOut(signed_out_during_refresh())
         );
         assert_eq!(signed_out_during_refresh().code, ErrorCode::ReauthRequired);
         assert!(!signed_out_during_refresh().retryable());
@@ -326,8 +293,6 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(DroppedSave::Adopt.to_json(), r#"{"step":"adopt"}"#);
-        assert_eq!(DroppedSave::Written.to_json(), r#"{"step":"written"}"#);
     }
 
     #[test]
@@ -336,7 +301,7 @@ mod tests {
         let next = tokens("at_secret_2", "rt_secret_2");
         let mut messages = vec![signed_out_during_refresh().message];
         for name in STEPS {
-            let step = StoreStep::parse(name).unwrap_or_else(|| panic!("{name}"));
+            let step = StoreCall::parse(name).unwrap_or_else(|| panic!("{name}"));
             for fault in [
                 StoreFault::Failed,
                 StoreFault::Unusable,

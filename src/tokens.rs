@@ -63,6 +63,15 @@ impl Tokens {
         })
     }
 
+    /// The claims of these tokens (see [`jwt::decode_claims`]): the token set depends on the JWT
+    /// reader, never the other way round.
+    pub fn claims(&self) -> jwt::TokenClaims {
+        jwt::decode_claims(
+            Some(self.access_token.expose()),
+            self.id_token.as_ref().map(Secret::expose),
+        )
+    }
+
     pub fn to_json(&self) -> String {
         ObjectWriter::new()
             .string("accessToken", self.access_token.expose())

@@ -76,13 +76,13 @@ impl WaitEvent {
 
 /// What the loop does next: emit `events` (in order), then act.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Decision {
+pub struct WaitDecision {
     pub events: Vec<WaitEvent>,
-    pub action: Action,
+    pub action: WaitAction,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum Action {
+pub enum WaitAction {
     /// Sleep this long, then poll with [`WaitLoop::code`].
     Sleep(f64),
     /// Resolve with these tokens.
@@ -108,16 +108,16 @@ impl WaitLoop {
     }
 
     /// Before the first poll: wait one interval.
-    pub fn start(&self, now: f64) -> Decision {
+    pub fn start(&self, now: f64) -> WaitDecision {
         self.schedule(Vec::new(), self.code.interval_ms, now)
     }
 
     /// After a poll that ended in `outcome`, read on `now`.
-    pub fn after_poll(&mut self, outcome: Result<PollResult, Error>, now: f64) -> Decision {
+    pub fn after_poll(&mut self, outcome: Result<PollResult, Error>, now: f64) -> WaitDecision {
         match outcome {
-            Ok(PollResult::Success(tokens)) => Decision {
+            Ok(PollResult::Success(tokens)) => WaitDecision {
                 events: Vec::new(),
-                action: Action::Done(tokens),
+                action: WaitAction::Done(tokens),
             },
             Ok(PollResult::Pending { interval_ms }) => {
                 self.attempt = 0;
@@ -133,9 +133,9 @@ impl WaitLoop {
                     now,
                 )
             }
-            Err(e) if e.code == ErrorCode::ExpiredToken => Decision {
+            Err(e) if e.code == ErrorCode::ExpiredToken => WaitDecision {
                 events: vec![WaitEvent::Expired],
-                action: Action::Fail(e),
+                action: WaitAction::Fail(e),
             },
             Err(e) if e.retryable() => {
                 self.attempt = self.attempt.saturating_add(1);
@@ -150,20 +150,20 @@ impl WaitLoop {
                 };
                 self.schedule(vec![event], delay, now)
             }
-            Err(e) => Decision {
+            Err(e) => WaitDecision {
                 events: Vec::new(),
-                action: Action::Fail(e),
+                action: WaitAction::Fail(e),
             },
         }
     }
 
-    fn schedule(&self, mut events: Vec<WaitEvent>, wait_ms: f64, now: f64) -> Decision {
+    fn schedule(&self, mut events: Vec<WaitEvent>, wait_ms: f64, now: f64) -> WaitDecision {
         let expires_at = self.code.expires_at;
         if now + wait_ms >= expires_at {
             events.push(WaitEvent::Expired);
-            return Decision {
+            return WaitDecision {
                 events,
-                action: Action::Fail(Error::new(
+                action: WaitAction::Fail(Error::new(
                     ErrorCode::ExpiredToken,
                     "The device code expired before the sign-in was approved: start again.",
                 )),
@@ -173,9 +173,9 @@ impl WaitLoop {
             next_poll_in_ms: wait_ms,
             expires_at,
         });
-        Decision {
+        WaitDecision {
             events,
-            action: Action::Sleep(wait_ms),
+            action: WaitAction::Sleep(wait_ms),
         }
     }
 }

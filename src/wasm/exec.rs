@@ -124,7 +124,7 @@ pub fn op_step(id: u32, ok: bool, value: JsValue) -> Array {
     let Some(mut op) = taken else {
         return Array::of2(
             &JsValue::from_f64(2.0),
-            &super::js::error_value(&crate::Error::invalid_config("internal: unknown operation")),
+            &super::js::error_value(&crate::error::Error::invalid_config("internal: unknown operation")),
         );
     };
     {
@@ -152,7 +152,7 @@ pub fn op_step(id: u32, ok: bool, value: JsValue) -> Array {
                 }
                 None => (
                     2.0,
-                    super::js::error_value(&crate::Error::invalid_config(
+                    super::js::error_value(&crate::error::Error::invalid_config(
                         "internal: an operation waited on nothing",
                     )),
                 ),

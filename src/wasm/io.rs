@@ -8,7 +8,9 @@
 use super::exec;
 use super::js::{finite_number, get, method, name};
 use crate::http::read_body_needed;
-use crate::{Error, ErrorCode, HttpRequest, HttpResponse, Step};
+use crate::error::{Error, ErrorCode};
+use crate::http::{HttpRequest, HttpResponse};
+use crate::request_kind::RequestKind;
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
@@ -120,7 +122,7 @@ impl Deps {
     pub(crate) async fn send(
         &self,
         req: &HttpRequest,
-        step: Step,
+        step: RequestKind,
         now: f64,
     ) -> Result<HttpResponse, Error> {
         self.send_within(req, step, now, None).await
@@ -131,7 +133,7 @@ impl Deps {
     pub(crate) async fn send_within(
         &self,
         req: &HttpRequest,
-        step: Step,
+        step: RequestKind,
         now: f64,
         default_timeout_ms: Option<f64>,
     ) -> Result<HttpResponse, Error> {
@@ -157,7 +159,7 @@ impl Deps {
     async fn exchange(
         &self,
         req: &HttpRequest,
-        step: Step,
+        step: RequestKind,
         now: f64,
         init: &JsValue,
         guard: &Guard,
@@ -210,9 +212,9 @@ impl Deps {
             // a string of n UTF-16 units has from n to 3n UTF-8 bytes, so only a long one is
             // measured.
             let units = text.length() as usize;
-            let oversized = units > crate::MAX_BODY_BYTES
-                || (units * 3 > crate::MAX_BODY_BYTES
-                    && String::from(&text).len() > crate::MAX_BODY_BYTES);
+            let oversized = units > crate::http::MAX_BODY_BYTES
+                || (units * 3 > crate::http::MAX_BODY_BYTES
+                    && String::from(&text).len() > crate::http::MAX_BODY_BYTES);
             if oversized {
                 return Err(head.annotate(crate::http::too_large(status), now));
             }

@@ -6,7 +6,7 @@
 //! library has to ship in the module.
 
 use crate::json::{self, Value};
-use crate::Error;
+use crate::error::Error;
 use js_sys::{Function, JsString, Reflect, JSON};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;

@@ -4,6 +4,8 @@
 //! made here.
 
 mod exec;
+/// The operation driver's exports, which tests/wasm.rs steps by hand.
+#[cfg(feature = "internals")]
 pub use exec::{op_count, op_step, schedule_reinit};
 mod io;
 mod js;
@@ -11,13 +13,16 @@ mod types;
 
 pub use js::read_json_text;
 
-use crate::wait::{Action, WaitLoop};
-use crate::{
-    device_authorization_request, poll_request, process_code_exchange,
-    process_device_authorization, process_poll, process_refresh, process_revocation,
-    refresh_request, revocation_request, DeviceCode, Error, PollResult, PollStep, Provider,
-    RefreshInput, Secret, Step, Tokens,
-};
+use crate::device_code::{device_authorization_request, process_device_authorization, DeviceCode};
+use crate::error::Error;
+use crate::poll::{poll_request, process_code_exchange, process_poll, AfterPoll, PollResult};
+use crate::provider::{Provider, ProviderKind};
+use crate::refresh::{process_refresh, refresh_request, RefreshInput};
+use crate::request_kind::RequestKind;
+use crate::revoke::{process_revocation, revocation_request};
+use crate::secret::Secret;
+use crate::tokens::Tokens;
+use crate::wait::{WaitAction, WaitLoop};
 use io::Deps;
 use js::{error_value, finite_number, get, to_value};
 use js_sys::Function;
@@ -98,7 +103,7 @@ pub fn set_error_factory(factory: Function) {
 pub fn openai_codex_provider(opts: JsValue) -> JsResult {
     finish(
         to_value(&opts, "options")
-            .and_then(|o| crate::openai_codex_provider(&o))
+            .and_then(|o| crate::provider::openai_codex_provider(&o))
             .map(|p| types::OAuthProvider::from(&p)),
     )
 }
@@ -107,7 +112,7 @@ pub fn openai_codex_provider(opts: JsValue) -> JsResult {
 pub fn rfc8628_provider(opts: JsValue) -> JsResult {
     finish(
         to_value(&opts, "options")
-            .and_then(|o| crate::rfc8628_provider(&o))
+            .and_then(|o| crate::provider::rfc8628_provider(&o))
             .map(|p| types::OAuthProvider::from(&p)),
     )
 }
@@ -127,7 +132,7 @@ async fn request_device_code_impl(provider: &JsValue, deps: &JsValue) -> Result<
     let resp = deps
         .send(
             &device_authorization_request(&p),
-            Step::DeviceAuthorization,
+            RequestKind::DeviceAuthorization,
             now,
         )
         .await?;
@@ -196,12 +201,12 @@ async fn poll_once(
     let now = deps.now()?;
     let request = poll_request(p, code, now)?;
     let bound = waiting.then(|| crate::wait::default_fetch_timeout_ms(code, now));
-    let resp = deps.send_within(&request, Step::Poll, now, bound).await?;
+    let resp = deps.send_within(&request, RequestKind::Poll, now, bound).await?;
     match process_poll(p, code, &resp, now)? {
-        PollStep::Done(result) => Ok(result),
-        PollStep::Exchange(exchange) => {
+        AfterPoll::Done(result) => Ok(result),
+        AfterPoll::Exchange(exchange) => {
             let resp = deps
-                .send_within(&exchange.request, Step::CodeExchange, now, bound)
+                .send_within(&exchange.request, RequestKind::CodeExchange, now, bound)
                 .await?;
             Ok(PollResult::Success(process_code_exchange(
                 p, &exchange, &resp, now,
@@ -229,9 +234,9 @@ async fn wait_impl(provider: &JsValue, code: &JsValue, deps: &JsValue) -> Result
             deps.emit(&to_js(&types::DeviceFlowEvent::from(event)));
         }
         match decision.action {
-            Action::Done(tokens) => return Ok(tokens),
-            Action::Fail(e) => return Err(e),
-            Action::Sleep(ms) => {
+            WaitAction::Done(tokens) => return Ok(tokens),
+            WaitAction::Fail(e) => return Err(e),
+            WaitAction::Sleep(ms) => {
                 deps.sleep(ms).await?;
                 let outcome = poll_once(&p, machine.code(), &deps, true).await;
                 decision = machine.after_poll(outcome, deps.now()?);
@@ -260,7 +265,7 @@ async fn refresh_impl(
     let resp = deps
         .send(
             &refresh_request(&p, &input.refresh_token),
-            Step::Refresh,
+            RequestKind::Refresh,
             now,
         )
         .await?;
@@ -292,7 +297,7 @@ async fn revoke_impl(provider: &JsValue, token: &JsValue, deps: &JsValue) -> Res
     let deps = Deps::from_js(deps, false)?;
     let now = deps.now()?;
     let req = revocation_request(&p, &token)?;
-    let resp = deps.send(&req, Step::Revocation, now).await?;
+    let resp = deps.send(&req, RequestKind::Revocation, now).await?;
     process_revocation(&p, &token, &resp, now)
 }
 
@@ -317,7 +322,7 @@ fn expired_impl(tokens: &JsValue, clock: &JsValue, skew_ms: &JsValue) -> Result<
         .ok_or_else(|| Error::invalid_config("clock must be a function"))?;
     let now = io::read_clock(clock)?;
     let skew = if skew_ms.is_undefined() {
-        crate::DEFAULT_SKEW_MS
+        crate::expiry::DEFAULT_SKEW_MS
     } else {
         finite_number(skew_ms).ok_or_else(|| {
             Error::invalid_config("skewMs must be a finite number of milliseconds")
@@ -345,7 +350,7 @@ fn expired_impl(tokens: &JsValue, clock: &JsValue, skew_ms: &JsValue) -> Result<
             }
         },
     };
-    crate::is_access_token_expired(expires_at, access.as_deref(), now, skew)
+    crate::expiry::is_access_token_expired(expires_at, access.as_deref(), now, skew)
 }
 
 /// The expiry check when the host already holds the numbers: `expiresAt` and `skewMs` finite
@@ -362,7 +367,7 @@ pub fn is_expired_at(expires_at: f64, reading: f64, skew_ms: f64) -> u32 {
 pub fn decode_token_claims(tokens: JsValue) -> JsValue {
     let access = token_string(&get(&tokens, "accessToken"));
     let id = token_string(&get(&tokens, "idToken"));
-    let claims = crate::decode_claims(access.as_deref(), id.as_deref());
+    let claims = crate::jwt::decode_claims(access.as_deref(), id.as_deref());
     to_js(&types::TokenClaims::from(claims))
 }
 
@@ -403,7 +408,7 @@ fn codex_headers_impl(tokens: &JsValue) -> Result<types::StringMap, Error> {
         scope: None,
         expires_at: None,
     };
-    crate::codex_auth_headers(&tokens).map(types::StringMap)
+    crate::auth_headers::codex_auth_headers(&tokens).map(types::StringMap)
 }
 
 // Token session (js/tokenSession.ts): the JS side keeps the state and the shared refresh; these
@@ -442,7 +447,7 @@ fn session_config_impl(
         })
     };
     let config = crate::session::SessionConfig::new(
-        p.kind,
+        p.kind(),
         millis(skew_ms, "skewMs")?,
         millis(timeout_ms, "timeoutMs")?,
         millis(store_timeout_ms, "storeTimeoutMs")?,
@@ -518,8 +523,8 @@ fn session_decide_impl(
 /// `"unusable"`, `"timeout"`).
 #[wasm_bindgen(js_name = sessionStoreFailure, unchecked_return_type = "ErrorFields | undefined")]
 pub fn session_store_failure(step: JsValue, fault: JsValue, store_timeout_ms: JsValue) -> JsValue {
-    use crate::session_store::{store_failure, StoreFault, StoreStep};
-    let step = step.as_string().as_deref().and_then(StoreStep::parse);
+    use crate::session_store::{store_failure, StoreFault, StoreCall};
+    let step = step.as_string().as_deref().and_then(StoreCall::parse);
     let fault = fault.as_string().as_deref().and_then(StoreFault::parse);
     let bound = store_timeout_ms.as_f64().unwrap_or(0.0);
     step.zip(fault).map_or(JsValue::UNDEFINED, |(s, f)| {
@@ -543,7 +548,7 @@ fn session_refresh_failed_impl(
     use crate::session::{after_refresh_failure, request_never_left, RefreshFailure, RequestFate};
     let code = get(facts, "code")
         .as_string()
-        .and_then(|c| crate::ErrorCode::parse(&c))
+        .and_then(|c| crate::error::ErrorCode::parse(&c))
         .ok_or_else(|| Error::invalid_config("unknown error code"))?;
     let status = get(facts, "status")
         .as_f64()
@@ -620,11 +625,11 @@ pub fn session_auth_headers(kind: JsValue, tokens: JsValue) -> JsResult {
 }
 
 fn session_auth_headers_impl(kind: &JsValue, tokens: &JsValue) -> Result<types::StringMap, Error> {
-    let kind = match kind.as_string().as_deref() {
-        Some("openai-codex") => crate::ProviderKind::OpenAiCodex,
-        Some("rfc8628") => crate::ProviderKind::Rfc8628,
-        _ => return Err(Error::invalid_config("unknown provider kind")),
-    };
+    let kind = kind
+        .as_string()
+        .as_deref()
+        .and_then(ProviderKind::parse)
+        .ok_or_else(|| Error::invalid_config("unknown provider kind"))?;
     let tokens = session_tokens(tokens, "tokens")?
         .ok_or_else(|| Error::invalid_config("tokens must be an OAuthTokens object"))?;
     crate::session::auth_headers(kind, &tokens).map(types::StringMap)

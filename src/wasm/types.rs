@@ -5,7 +5,10 @@
 //!
 //! Absent optional members are left out, never `undefined`, as `JSON.parse` would build them.
 
-use crate::{Error, Provider, ProviderKind, Secret, Tokens};
+use crate::error::Error;
+use crate::provider::{Provider, ProviderKind};
+use crate::secret::Secret;
+use crate::tokens::Tokens;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use tsify::Tsify;
@@ -98,27 +101,34 @@ fn exposed(s: &Option<Secret>) -> Option<String> {
 
 impl From<&Provider> for OAuthProvider {
     fn from(p: &Provider) -> Self {
+        let owned = |s: Option<&str>| s.map(str::to_owned);
         OAuthProvider {
-            kind: match p.kind {
-                ProviderKind::OpenAiCodex => Kind::OpenAiCodex,
-                ProviderKind::Rfc8628 => Kind::Rfc8628,
-            },
-            client_id: p.client_id.clone(),
-            device_authorization_endpoint: p.device_authorization_endpoint.clone(),
-            token_endpoint: p.token_endpoint.clone(),
-            device_poll_endpoint: p.device_poll_endpoint.clone(),
-            redirect_uri: p.redirect_uri.clone(),
-            verification_uri: p.verification_uri.clone(),
-            revocation_endpoint: p.revocation_endpoint.clone(),
-            scope: p.scope.clone(),
-            client_secret: exposed(&p.client_secret),
-            client_auth: p.client_auth.map(|a| match a {
+            kind: Kind::from(p.kind()),
+            client_id: p.client_id().to_owned(),
+            device_authorization_endpoint: p.device_authorization_endpoint().to_owned(),
+            token_endpoint: p.token_endpoint().to_owned(),
+            device_poll_endpoint: owned(p.device_poll_endpoint()),
+            redirect_uri: owned(p.redirect_uri()),
+            verification_uri: owned(p.verification_uri()),
+            revocation_endpoint: owned(p.revocation_endpoint()),
+            scope: owned(p.scope()),
+            client_secret: owned(p.client_secret().map(Secret::expose)),
+            client_auth: p.client_auth().map(|a| match a {
                 crate::provider::ClientAuth::None => ClientAuth::None,
                 crate::provider::ClientAuth::ClientSecretPost => ClientAuth::ClientSecretPost,
                 crate::provider::ClientAuth::ClientSecretBasic => ClientAuth::ClientSecretBasic,
             }),
-            extra_params: pairs(&p.extra_params),
-            headers: pairs(&p.headers),
+            extra_params: pairs(p.extra_params()),
+            headers: pairs(p.headers()),
+        }
+    }
+}
+
+impl From<ProviderKind> for Kind {
+    fn from(k: ProviderKind) -> Self {
+        match k {
+            ProviderKind::OpenAiCodex => Kind::OpenAiCodex,
+            ProviderKind::Rfc8628 => Kind::Rfc8628,
         }
     }
 }
@@ -137,8 +147,8 @@ pub struct DeviceCode {
     pub expires_at: f64,
 }
 
-impl From<&crate::DeviceCode> for DeviceCode {
-    fn from(c: &crate::DeviceCode) -> Self {
+impl From<&crate::device_code::DeviceCode> for DeviceCode {
+    fn from(c: &crate::device_code::DeviceCode) -> Self {
         DeviceCode {
             device_code: c.device_code.expose().to_owned(),
             user_code: c.user_code.clone(),
@@ -201,16 +211,16 @@ pub enum PollResult {
     Success { tokens: OAuthTokens },
 }
 
-impl From<&crate::PollResult> for PollResult {
-    fn from(r: &crate::PollResult) -> Self {
+impl From<&crate::poll::PollResult> for PollResult {
+    fn from(r: &crate::poll::PollResult) -> Self {
         match r {
-            crate::PollResult::Pending { interval_ms } => PollResult::Pending {
+            crate::poll::PollResult::Pending { interval_ms } => PollResult::Pending {
                 interval_ms: *interval_ms,
             },
-            crate::PollResult::SlowDown { interval_ms } => PollResult::SlowDown {
+            crate::poll::PollResult::SlowDown { interval_ms } => PollResult::SlowDown {
                 interval_ms: *interval_ms,
             },
-            crate::PollResult::Success(t) => PollResult::Success { tokens: t.into() },
+            crate::poll::PollResult::Success(t) => PollResult::Success { tokens: t.into() },
         }
     }
 }
@@ -295,8 +305,8 @@ pub struct TokenClaims {
     pub audience: Option<Vec<String>>,
 }
 
-impl From<crate::TokenClaims> for TokenClaims {
-    fn from(c: crate::TokenClaims) -> Self {
+impl From<crate::jwt::TokenClaims> for TokenClaims {
+    fn from(c: crate::jwt::TokenClaims) -> Self {
         TokenClaims {
             account_id: c.account_id,
             plan_type: c.plan_type,
@@ -353,10 +363,7 @@ pub struct SessionConfig {
 impl From<&crate::session::SessionConfig> for SessionConfig {
     fn from(c: &crate::session::SessionConfig) -> Self {
         SessionConfig {
-            kind: match c.kind {
-                ProviderKind::OpenAiCodex => Kind::OpenAiCodex,
-                ProviderKind::Rfc8628 => Kind::Rfc8628,
-            },
+            kind: Kind::from(c.kind),
             skew_ms: c.skew_ms,
             timeout_ms: c.timeout_ms,
             store_timeout_ms: c.store_timeout_ms,
@@ -437,9 +444,9 @@ pub struct SessionDecision {
     pub source: Option<&'static str>,
 }
 
-impl From<crate::session::Decision> for SessionDecision {
-    fn from(d: crate::session::Decision) -> Self {
-        use crate::session::Decision as D;
+impl From<crate::session::SessionDecision> for SessionDecision {
+    fn from(d: crate::session::SessionDecision) -> Self {
+        use crate::session::SessionDecision as D;
         let (step, source) = match d {
             D::Use(s) => ("use", Some(s)),
             D::Refresh(s) => ("refresh", Some(s)),
@@ -474,10 +481,10 @@ impl Serialize for Pairs<'_> {
     }
 }
 
-impl<'a> From<&'a crate::HttpRequest> for FetchInit<'a> {
-    fn from(req: &'a crate::HttpRequest) -> Self {
+impl<'a> From<&'a crate::http::HttpRequest> for FetchInit<'a> {
+    fn from(req: &'a crate::http::HttpRequest) -> Self {
         FetchInit {
-            method: crate::HttpRequest::METHOD,
+            method: crate::http::HttpRequest::METHOD,
             headers: Pairs(&req.headers),
             body: &req.body,
             redirect: "manual",

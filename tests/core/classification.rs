@@ -6,16 +6,16 @@ use crate::support::*;
 use oauth_device_flow::http::{parse_retry_after, read_body_needed};
 use oauth_device_flow::{
     process_code_exchange, process_device_authorization, process_poll, process_refresh,
-    process_revocation, CodeExchange, Error, ErrorCode, HttpResponse, PollResult, PollStep,
-    Provider, RefreshInput, Secret, Step, MAX_BODY_BYTES,
+    process_revocation, AfterPoll, CodeExchange, Error, ErrorCode, HttpResponse, PollResult,
+    Provider, RefreshInput, RequestKind, Secret, MAX_BODY_BYTES,
 };
 
-const STEPS: [Step; 5] = [
-    Step::DeviceAuthorization,
-    Step::Poll,
-    Step::CodeExchange,
-    Step::Refresh,
-    Step::Revocation,
+const STEPS: [RequestKind; 5] = [
+    RequestKind::DeviceAuthorization,
+    RequestKind::Poll,
+    RequestKind::CodeExchange,
+    RequestKind::Refresh,
+    RequestKind::Revocation,
 ];
 
 /// What a step made of a reply, reduced to something comparable.
@@ -49,20 +49,20 @@ fn exchange(p: &Provider) -> CodeExchange {
 
 /// Runs `resp` through `step` of `p` (the code exchange only exists for openai-codex, but its
 /// reply rules are the same for any provider).
-fn run(step: Step, p: &Provider, resp: &HttpResponse) -> Result<Outcome, Error> {
+fn run(step: RequestKind, p: &Provider, resp: &HttpResponse) -> Result<Outcome, Error> {
     match step {
-        Step::DeviceAuthorization => {
+        RequestKind::DeviceAuthorization => {
             process_device_authorization(p, resp, NOW).map(|_| Outcome::Success)
         }
-        Step::Poll => process_poll(p, &device_code(), resp, NOW).map(|s| match s {
-            PollStep::Exchange(_) | PollStep::Done(PollResult::Success(_)) => Outcome::Success,
-            PollStep::Done(PollResult::Pending { .. }) => Outcome::Pending,
-            PollStep::Done(PollResult::SlowDown { .. }) => Outcome::SlowDown,
+        RequestKind::Poll => process_poll(p, &device_code(), resp, NOW).map(|s| match s {
+            AfterPoll::Exchange(_) | AfterPoll::Done(PollResult::Success(_)) => Outcome::Success,
+            AfterPoll::Done(PollResult::Pending { .. }) => Outcome::Pending,
+            AfterPoll::Done(PollResult::SlowDown { .. }) => Outcome::SlowDown,
         }),
-        Step::CodeExchange => {
+        RequestKind::CodeExchange => {
             process_code_exchange(p, &exchange(p), resp, NOW).map(|_| Outcome::Success)
         }
-        Step::Refresh => process_refresh(
+        RequestKind::Refresh => process_refresh(
             p,
             &RefreshInput {
                 refresh_token: Secret::new(REFRESH),
@@ -72,23 +72,23 @@ fn run(step: Step, p: &Provider, resp: &HttpResponse) -> Result<Outcome, Error> 
             NOW,
         )
         .map(|_| Outcome::Success),
-        Step::Revocation => {
+        RequestKind::Revocation => {
             process_revocation(p, &Secret::new(REFRESH), resp, NOW).map(|()| Outcome::Success)
         }
     }
 }
 
 /// A success body for `step` of `p`.
-fn success_body(step: Step, p: &Provider) -> String {
-    let codex = p.kind == oauth_device_flow::ProviderKind::OpenAiCodex;
+fn success_body(step: RequestKind, p: &Provider) -> String {
+    let codex = p.kind() == oauth_device_flow::ProviderKind::OpenAiCodex;
     match (step, codex) {
-        (Step::DeviceAuthorization, true) => {
+        (RequestKind::DeviceAuthorization, true) => {
             format!(r#"{{"device_auth_id":"{DEVICE_CODE}","user_code":"{USER_CODE}"}}"#)
         }
-        (Step::DeviceAuthorization, false) => format!(
+        (RequestKind::DeviceAuthorization, false) => format!(
             r#"{{"device_code":"{DEVICE_CODE}","user_code":"{USER_CODE}","verification_uri":"https://idp.example.com/device","expires_in":600}}"#
         ),
-        (Step::Poll, true) => {
+        (RequestKind::Poll, true) => {
             format!(r#"{{"authorization_code":"{AUTH_CODE}","code_verifier":"{CODE_VERIFIER}"}}"#)
         }
         _ => format!(r#"{{"access_token":"{ACCESS}","refresh_token":"{REFRESH_NEW}"}}"#),
@@ -103,7 +103,7 @@ fn every_step_of_both_kinds_accepts_its_success_reply() {
                 run(step, &p, &reply(200, &success_body(step, &p))),
                 Ok(Outcome::Success),
                 "{step:?} {:?}",
-                p.kind
+                p.kind()
             );
         }
     }
@@ -143,7 +143,7 @@ fn a_body_over_64_kib_is_invalid_response_on_every_step_except_a_2xx_revocation(
     for p in providers() {
         for step in STEPS {
             for status in [200, 400, 401, 403, 404, 503] {
-                if step == Step::Revocation && status == 200 {
+                if step == RequestKind::Revocation && status == 200 {
                     continue;
                 }
                 expect_err(
@@ -168,7 +168,7 @@ fn a_body_of_exactly_64_kib_is_still_read() {
                 "{step:?}"
             );
             let over = format!("{padded} ");
-            if step != Step::Revocation {
+            if step != RequestKind::Revocation {
                 expect_err(
                     run(step, &p, &reply(200, &over)),
                     want(ErrorCode::InvalidResponse, true, Some(200)),
@@ -187,7 +187,7 @@ fn the_64_kib_cap_counts_utf8_bytes_not_characters() {
     );
     assert!(fits.len() <= MAX_BODY_BYTES);
     assert_eq!(
-        run(Step::Refresh, &codex(), &reply(200, &fits)),
+        run(RequestKind::Refresh, &codex(), &reply(200, &fits)),
         Ok(Outcome::Success)
     );
     let over = format!(
@@ -196,7 +196,7 @@ fn the_64_kib_cap_counts_utf8_bytes_not_characters() {
     );
     assert!(over.chars().count() < MAX_BODY_BYTES && over.len() > MAX_BODY_BYTES);
     expect_err(
-        run(Step::Refresh, &codex(), &reply(200, &over)),
+        run(RequestKind::Refresh, &codex(), &reply(200, &over)),
         want(ErrorCode::InvalidResponse, true, Some(200)),
     );
 }
@@ -205,7 +205,7 @@ fn the_64_kib_cap_counts_utf8_bytes_not_characters() {
 fn read_body_needed_refuses_an_announced_body_over_64_kib() {
     for step in STEPS {
         for status in [200, 400, 401, 503] {
-            if step == Step::Revocation && status == 200 {
+            if step == RequestKind::Revocation && status == 200 {
                 continue;
             }
             for len in ["65537", " 65537 ", "1000000", "99999999999999999999999999"] {
@@ -242,7 +242,7 @@ fn statuses_the_protocol_does_not_use_are_invalid_response() {
                 (600, String::new()),
                 (999, r#"{"detail":"x"}"#.to_owned()),
             ] {
-                if step == Step::Revocation && status == 204 {
+                if step == RequestKind::Revocation && status == 204 {
                     continue;
                 }
                 expect_err(
@@ -259,7 +259,7 @@ fn html_pages_are_invalid_response_below_500_and_server_error_from_500() {
     for p in providers() {
         for step in STEPS {
             for status in [200, 400, 403] {
-                if step == Step::Revocation && status == 200 {
+                if step == RequestKind::Revocation && status == 200 {
                     continue;
                 }
                 expect_err(
@@ -289,7 +289,11 @@ fn malformed_json_is_invalid_response_on_every_step() {
                 "NaN",
                 "\u{FEFF}{}",
             ] {
-                let status = if step == Step::Revocation { 400 } else { 200 };
+                let status = if step == RequestKind::Revocation {
+                    400
+                } else {
+                    200
+                };
                 expect_err(
                     run(step, &p, &reply(status, body)),
                     want(ErrorCode::InvalidResponse, true, Some(status)),
@@ -315,7 +319,7 @@ fn known_codes_decide_at_any_status_on_every_step() {
     for p in providers() {
         for step in STEPS {
             for status in [200, 400, 401, 403, 404, 428, 500, 503] {
-                if step == Step::Revocation && (200..300).contains(&status) {
+                if step == RequestKind::Revocation && (200..300).contains(&status) {
                     continue;
                 }
                 for (server, code) in [
@@ -355,20 +359,24 @@ fn pending_and_slow_down_codes_only_mean_that_on_a_poll() {
                 r#"{"code":"authorization_pending"}"#,
             ] {
                 assert_eq!(
-                    run(Step::Poll, &p, &reply(status, body)),
+                    run(RequestKind::Poll, &p, &reply(status, body)),
                     Ok(Outcome::Pending)
                 );
             }
             assert_eq!(
-                run(Step::Poll, &p, &reply(status, r#"{"error":"slow_down"}"#)),
+                run(
+                    RequestKind::Poll,
+                    &p,
+                    &reply(status, r#"{"error":"slow_down"}"#)
+                ),
                 Ok(Outcome::SlowDown)
             );
         }
         for step in [
-            Step::DeviceAuthorization,
-            Step::CodeExchange,
-            Step::Refresh,
-            Step::Revocation,
+            RequestKind::DeviceAuthorization,
+            RequestKind::CodeExchange,
+            RequestKind::Refresh,
+            RequestKind::Revocation,
         ] {
             expect_err(
                 run(step, &p, &reply(400, r#"{"error":"slow_down"}"#)),
@@ -382,12 +390,12 @@ fn pending_and_slow_down_codes_only_mean_that_on_a_poll() {
 fn a_known_code_beats_success_fields_in_the_same_body() {
     let body = format!(r#"{{"access_token":"{ACCESS}","error":"authorization_pending"}}"#);
     assert_eq!(
-        run(Step::Poll, &rfc(Auth::Public), &reply(200, &body)),
+        run(RequestKind::Poll, &rfc(Auth::Public), &reply(200, &body)),
         Ok(Outcome::Pending)
     );
     let body = format!(r#"{{"access_token":"{ACCESS}","error":"invalid_grant"}}"#);
     expect_err(
-        run(Step::Refresh, &codex(), &reply(200, &body)),
+        run(RequestKind::Refresh, &codex(), &reply(200, &body)),
         want(ErrorCode::InvalidGrant, false, Some(200)).server("invalid_grant"),
     );
 }
@@ -397,7 +405,7 @@ fn duplicate_error_keys_last_one_wins() {
     let p = rfc(Auth::Public);
     assert_eq!(
         run(
-            Step::Poll,
+            RequestKind::Poll,
             &p,
             &reply(
                 400,
@@ -408,7 +416,7 @@ fn duplicate_error_keys_last_one_wins() {
     );
     expect_err(
         run(
-            Step::Poll,
+            RequestKind::Poll,
             &p,
             &reply(
                 400,
@@ -431,8 +439,8 @@ fn other_codes_on_4xx_are_oauth_error_and_on_5xx_server_error_with_the_code() {
                 );
                 // Rule 3 (the openai-codex user-code 404) comes first.
                 if status == 404
-                    && step == Step::DeviceAuthorization
-                    && p.kind == oauth_device_flow::ProviderKind::OpenAiCodex
+                    && step == RequestKind::DeviceAuthorization
+                    && p.kind() == oauth_device_flow::ProviderKind::OpenAiCodex
                 {
                     expect_err(got, want(ErrorCode::DeviceFlowDisabled, false, Some(404)));
                     continue;
@@ -480,7 +488,7 @@ fn retry_after_is_read_as_seconds_or_an_http_date_relative_to_now() {
         let mut w = want(ErrorCode::ServerError, true, Some(503));
         w.retry_after_ms = ms;
         expect_err(
-            run(Step::Refresh, &codex(), &reply_after(503, "", value)),
+            run(RequestKind::Refresh, &codex(), &reply_after(503, "", value)),
             w,
         );
     }

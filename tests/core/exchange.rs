@@ -3,8 +3,8 @@
 
 use crate::support::*;
 use oauth_device_flow::{
-    code_exchange_request, process_code_exchange, process_poll, CodeExchange, Error, ErrorCode,
-    HttpResponse, PollStep, Secret, Tokens,
+    code_exchange_request, process_code_exchange, process_poll, AfterPoll, CodeExchange, Error,
+    ErrorCode, HttpResponse, Secret, Tokens,
 };
 
 fn exchange() -> CodeExchange {
@@ -20,7 +20,7 @@ fn exchange() -> CodeExchange {
     )
     .unwrap();
     match step {
-        PollStep::Exchange(x) => x,
+        AfterPoll::Exchange(x) => x,
         other => panic!("expected an exchange, got {other:?}"),
     }
 }

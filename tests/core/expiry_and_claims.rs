@@ -2,7 +2,7 @@
 //! `codexAuthHeaders`.
 
 use crate::support::*;
-use oauth_device_flow::jwt::{claims_of, expires_at, payload};
+use oauth_device_flow::jwt::{expires_at, payload};
 use oauth_device_flow::{
     codex_auth_headers, decode_claims, is_access_token_expired, ErrorCode, Secret, TokenClaims,
     Tokens, DEFAULT_SKEW_MS,
@@ -238,10 +238,10 @@ fn jwt_payloads_with_padding_are_read() {
 }
 
 #[test]
-fn claims_of_tokens_reads_both_tokens() {
+fn the_claims_of_tokens_read_both_tokens() {
     let t = tokens(&openai_access_token(), Some(&openai_id_token()));
-    assert_eq!(claims_of(&t).account_id.as_deref(), Some("acc-id"));
-    assert_eq!(claims_of(&t).expires_at, Some(1_700_003_600_000.0));
+    assert_eq!(t.claims().account_id.as_deref(), Some("acc-id"));
+    assert_eq!(t.claims().expires_at, Some(1_700_003_600_000.0));
 }
 
 // ---- codex_auth_headers ------------------------------------------------------------------------

@@ -13,8 +13,8 @@ use oauth_device_flow::json::{self, Value};
 use oauth_device_flow::{
     code_exchange_request, openai_codex_provider, process_code_exchange,
     process_device_authorization, process_poll, process_refresh, process_revocation,
-    rfc8628_provider, CodeExchange, DeviceCode, Error, ErrorCode, HttpResponse, PollResult,
-    PollStep, Provider, RefreshInput, Secret, Step, Tokens,
+    rfc8628_provider, AfterPoll, CodeExchange, DeviceCode, Error, ErrorCode, HttpResponse,
+    PollResult, Provider, RefreshInput, RequestKind, Secret, Tokens,
 };
 use std::collections::BTreeSet;
 
@@ -131,11 +131,11 @@ fn run(c: &Corpus, case: &Value) -> Outcome {
     let status = case.get("status").and_then(Value::as_f64).expect("status") as u16;
     let op = str_of(case, "op");
     let step = match op {
-        "device" => Step::DeviceAuthorization,
-        "poll" => Step::Poll,
-        "exchange" => Step::CodeExchange,
-        "refresh" => Step::Refresh,
-        "revoke" => Step::Revocation,
+        "device" => RequestKind::DeviceAuthorization,
+        "poll" => RequestKind::Poll,
+        "exchange" => RequestKind::CodeExchange,
+        "refresh" => RequestKind::Refresh,
+        "revoke" => RequestKind::Revocation,
         other => panic!("unknown op {other}"),
     };
     let read = match read_body_needed(step, status, header(case, "content-length")) {
@@ -163,10 +163,10 @@ fn run(c: &Corpus, case: &Value) -> Outcome {
     let result = match op {
         "device" => process_device_authorization(&p, &resp, now).map(Outcome::Device),
         "poll" => process_poll(&p, &code, &resp, now).map(|s| match s {
-            PollStep::Done(PollResult::Pending { interval_ms }) => Outcome::Pending(interval_ms),
-            PollStep::Done(PollResult::SlowDown { interval_ms }) => Outcome::SlowDown(interval_ms),
-            PollStep::Done(PollResult::Success(t)) => Outcome::Tokens(t),
-            PollStep::Exchange(_) => Outcome::Approved,
+            AfterPoll::Done(PollResult::Pending { interval_ms }) => Outcome::Pending(interval_ms),
+            AfterPoll::Done(PollResult::SlowDown { interval_ms }) => Outcome::SlowDown(interval_ms),
+            AfterPoll::Done(PollResult::Success(t)) => Outcome::Tokens(t),
+            AfterPoll::Exchange(_) => Outcome::Approved,
         }),
         "exchange" => {
             let (ac, cv) = (

@@ -4,22 +4,22 @@
 
 use crate::support::*;
 use oauth_device_flow::{
-    code_exchange_request, poll_request, process_poll, Error, ErrorCode, PollResult, PollStep,
+    code_exchange_request, poll_request, process_poll, AfterPoll, Error, ErrorCode, PollResult,
     Provider, Secret, Tokens, DEVICE_CODE_GRANT, MAX_INTERVAL_MS,
 };
 
-fn poll(p: &Provider, status: u16, body: &str) -> Result<PollStep, Error> {
+fn poll(p: &Provider, status: u16, body: &str) -> Result<AfterPoll, Error> {
     process_poll(p, &device_code(), &reply(status, body), NOW)
 }
 
-fn pending() -> Result<PollStep, Error> {
-    Ok(PollStep::Done(PollResult::Pending {
+fn pending() -> Result<AfterPoll, Error> {
+    Ok(AfterPoll::Done(PollResult::Pending {
         interval_ms: 5000.0,
     }))
 }
 
-fn slow_down(interval_ms: f64) -> Result<PollStep, Error> {
-    Ok(PollStep::Done(PollResult::SlowDown { interval_ms }))
+fn slow_down(interval_ms: f64) -> Result<AfterPoll, Error> {
+    Ok(AfterPoll::Done(PollResult::SlowDown { interval_ms }))
 }
 
 fn rfc_all() -> Vec<Provider> {
@@ -152,7 +152,7 @@ fn codex_poll_pending_keeps_the_codes_own_interval() {
     let code = device_code_with(7000.0, NOW + FIFTEEN_MIN_MS);
     assert_eq!(
         process_poll(&codex(), &code, &reply(403, ""), NOW),
-        Ok(PollStep::Done(PollResult::Pending {
+        Ok(AfterPoll::Done(PollResult::Pending {
             interval_ms: 7000.0
         }))
     );
@@ -217,7 +217,7 @@ fn codex_poll_2xx_is_an_exchange_whose_request_is_the_exact_pkce_form() {
             ),
         )
         .unwrap();
-        let PollStep::Exchange(exchange) = step else {
+        let AfterPoll::Exchange(exchange) = step else {
             panic!("expected an exchange, got {step:?}");
         };
         assert_eq!(exchange.authorization_code, Secret::new(AUTH_CODE));
@@ -329,7 +329,7 @@ fn rfc8628_poll_slow_down_adds_5_seconds_to_the_codes_interval() {
                 &reply(status, r#"{"error":"slow_down"}"#),
                 NOW
             ),
-            Ok(PollStep::Done(PollResult::SlowDown {
+            Ok(AfterPoll::Done(PollResult::SlowDown {
                 interval_ms: 15_000.0
             }))
         );
@@ -352,7 +352,7 @@ fn slow_down_is_capped_at_3_600_000_ms() {
                 &reply(400, r#"{"error":"slow_down"}"#),
                 NOW
             ),
-            Ok(PollStep::Done(PollResult::SlowDown {
+            Ok(AfterPoll::Done(PollResult::SlowDown {
                 interval_ms: expected
             })),
             "{interval}"
@@ -413,7 +413,7 @@ fn rfc8628_poll_success_gives_tokens_with_expiry_from_the_clock_reading() {
         );
         assert_eq!(
             step,
-            Ok(PollStep::Done(PollResult::Success(Tokens {
+            Ok(AfterPoll::Done(PollResult::Success(Tokens {
                 access_token: Secret::new(ACCESS),
                 token_type: "Bearer".into(),
                 refresh_token: Some(Secret::new(REFRESH)),
@@ -434,7 +434,7 @@ fn rfc8628_poll_success_without_expires_in_takes_the_jwt_exp_else_none() {
         &format!(r#"{{"access_token":"{access}"}}"#),
     )
     .unwrap();
-    let PollStep::Done(PollResult::Success(t)) = step else {
+    let AfterPoll::Done(PollResult::Success(t)) = step else {
         panic!("{step:?}")
     };
     assert_eq!(t.expires_at, Some(1_700_003_600_000.0));
@@ -447,7 +447,7 @@ fn rfc8628_poll_success_without_expires_in_takes_the_jwt_exp_else_none() {
         &format!(r#"{{"access_token":"{ACCESS}"}}"#),
     )
     .unwrap();
-    let PollStep::Done(PollResult::Success(t)) = step else {
+    let AfterPoll::Done(PollResult::Success(t)) = step else {
         panic!("{step:?}")
     };
     assert_eq!(t.expires_at, None);

@@ -1,10 +1,11 @@
 //! Provider factories and validation: what may reach the wire.
 
 use crate::support::*;
+use oauth_device_flow::endpoint::check_endpoint;
 use oauth_device_flow::json::Value;
 use oauth_device_flow::{
-    check_endpoint, openai_codex_provider, rfc8628_provider, ClientAuth, ErrorCode, Provider,
-    ProviderKind, Secret, OPENAI_CODEX_CLIENT_ID, OPENAI_ISSUER,
+    openai_codex_provider, rfc8628_provider, ClientAuth, ErrorCode, Provider, ProviderKind, Secret,
+    OPENAI_CODEX_CLIENT_ID, OPENAI_ISSUER,
 };
 
 fn codex_opts(json: &str) -> Result<Provider, oauth_device_flow::Error> {
@@ -38,9 +39,9 @@ fn default_codex_provider_is_auth_openai_com_with_the_codex_client_and_no_header
         p.to_json(),
         r#"{"kind":"openai-codex","clientId":"app_EMoamEEZ73f0CkXaXp7hrann","deviceAuthorizationEndpoint":"https://auth.openai.com/api/accounts/deviceauth/usercode","tokenEndpoint":"https://auth.openai.com/oauth/token","devicePollEndpoint":"https://auth.openai.com/api/accounts/deviceauth/token","redirectUri":"https://auth.openai.com/deviceauth/callback","verificationUri":"https://auth.openai.com/codex/device","revocationEndpoint":"https://auth.openai.com/oauth/revoke"}"#
     );
-    assert_eq!(p.kind, ProviderKind::OpenAiCodex);
+    assert_eq!(p.kind(), ProviderKind::OpenAiCodex);
     assert_eq!(p.auth(), ClientAuth::None);
-    assert!(p.headers.is_empty());
+    assert!(p.headers().is_empty());
     assert_eq!(codex_opts("{}").unwrap(), p);
 }
 
@@ -48,28 +49,28 @@ fn default_codex_provider_is_auth_openai_com_with_the_codex_client_and_no_header
 fn codex_provider_derives_every_endpoint_from_the_issuer_and_keeps_header_order() {
     let p = codex();
     assert_eq!(
-        p.device_authorization_endpoint,
+        p.device_authorization_endpoint(),
         format!("{ISSUER}/api/accounts/deviceauth/usercode")
     );
-    assert_eq!(p.token_endpoint, format!("{ISSUER}/oauth/token"));
+    assert_eq!(p.token_endpoint(), format!("{ISSUER}/oauth/token"));
     assert_eq!(
-        p.device_poll_endpoint.as_deref(),
+        p.device_poll_endpoint(),
         Some("http://127.0.0.1:8080/api/accounts/deviceauth/token")
     );
     assert_eq!(
-        p.redirect_uri.as_deref(),
+        p.redirect_uri(),
         Some("http://127.0.0.1:8080/deviceauth/callback")
     );
     assert_eq!(
-        p.verification_uri.as_deref(),
+        p.verification_uri(),
         Some("http://127.0.0.1:8080/codex/device")
     );
     assert_eq!(
-        p.revocation_endpoint.as_deref(),
+        p.revocation_endpoint(),
         Some("http://127.0.0.1:8080/oauth/revoke")
     );
     let headers: Vec<(&str, &str)> = p
-        .headers
+        .headers()
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
@@ -79,11 +80,11 @@ fn codex_provider_derives_every_endpoint_from_the_issuer_and_keeps_header_order(
 #[test]
 fn codex_provider_takes_a_client_id_and_strips_a_trailing_slash_from_the_issuer() {
     let p = codex_opts(r#"{"issuer":"http://localhost:3000/","clientId":"app_other"}"#).unwrap();
-    assert_eq!(p.client_id, "app_other");
-    assert_eq!(p.token_endpoint, "http://localhost:3000/oauth/token");
+    assert_eq!(p.client_id(), "app_other");
+    assert_eq!(p.token_endpoint(), "http://localhost:3000/oauth/token");
     let p = codex_opts(r#"{"issuer":"https://auth.example.com/tenant/"}"#).unwrap();
     assert_eq!(
-        p.redirect_uri.as_deref(),
+        p.redirect_uri(),
         Some("https://auth.example.com/tenant/deviceauth/callback")
     );
 }
@@ -207,13 +208,13 @@ fn provider_round_trips_through_its_json() {
 #[test]
 fn rfc8628_factory_sets_the_kind_and_keeps_every_option() {
     let p = rfc(Auth::Basic);
-    assert_eq!(p.kind, ProviderKind::Rfc8628);
-    assert_eq!(p.client_id, RFC_CLIENT_ID);
-    assert_eq!(p.scope.as_deref(), Some("openid offline_access"));
-    assert_eq!(p.client_secret, Some(Secret::new(CLIENT_SECRET)));
+    assert_eq!(p.kind(), ProviderKind::Rfc8628);
+    assert_eq!(p.client_id(), RFC_CLIENT_ID);
+    assert_eq!(p.scope(), Some("openid offline_access"));
+    assert_eq!(p.client_secret(), Some(&Secret::new(CLIENT_SECRET)));
     assert_eq!(p.auth(), ClientAuth::ClientSecretBasic);
     assert_eq!(
-        p.extra_params,
+        p.extra_params(),
         vec![
             ("audience".to_owned(), "https://api.example.com/".to_owned()),
             ("resource".to_owned(), "urn:example:res".to_owned()),
@@ -421,7 +422,7 @@ fn headers_fetch_refuses_or_rewrites_are_invalid_config() {
     }
     let ok = codex_opts(r#"{"headers":{"X-Tab":"a\tb","X-Latin1":"\u00e9\u00ff","X-Empty":""}}"#)
         .unwrap();
-    assert_eq!(ok.headers.len(), 3);
+    assert_eq!(ok.headers().len(), 3);
 }
 
 #[test]
@@ -465,7 +466,7 @@ fn every_provider_string_and_count_has_a_cap() {
         long(4096)
     )))
     .unwrap();
-    assert_eq!(at_caps.headers.len(), 32);
+    assert_eq!(at_caps.headers().len(), 32);
 }
 
 #[test]

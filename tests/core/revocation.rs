@@ -3,7 +3,8 @@
 use crate::support::*;
 use oauth_device_flow::http::read_body_needed;
 use oauth_device_flow::{
-    process_revocation, revocation_request, rfc8628_provider, ErrorCode, Provider, Secret, Step,
+    process_revocation, revocation_request, rfc8628_provider, ErrorCode, Provider, RequestKind,
+    Secret,
 };
 
 fn token() -> Secret {
@@ -95,13 +96,19 @@ fn any_2xx_revocation_reply_is_success_whatever_the_body() {
 #[test]
 fn a_2xx_revocation_reply_needs_no_body_read() {
     for status in [200, 204, 299] {
-        assert_eq!(read_body_needed(Step::Revocation, status, None), Ok(false));
         assert_eq!(
-            read_body_needed(Step::Revocation, status, Some("99999999")),
+            read_body_needed(RequestKind::Revocation, status, None),
+            Ok(false)
+        );
+        assert_eq!(
+            read_body_needed(RequestKind::Revocation, status, Some("99999999")),
             Ok(false)
         );
     }
-    assert_eq!(read_body_needed(Step::Revocation, 400, None), Ok(true));
+    assert_eq!(
+        read_body_needed(RequestKind::Revocation, 400, None),
+        Ok(true)
+    );
 }
 
 #[test]
@@ -148,7 +155,7 @@ fn revocation_redirect_is_redirect() {
             );
         }
         expect_err(
-            read_body_needed(Step::Revocation, 302, Some("0")),
+            read_body_needed(RequestKind::Revocation, 302, Some("0")),
             want(ErrorCode::Redirect, true, Some(302)),
         );
     }

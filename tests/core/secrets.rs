@@ -3,12 +3,12 @@
 //! errors.
 
 use crate::support::*;
-use oauth_device_flow::wait::{Action, Decision};
+use oauth_device_flow::wait::{WaitAction, WaitDecision};
 use oauth_device_flow::{
     device_authorization_request, poll_request, process_code_exchange,
     process_device_authorization, process_poll, process_refresh, process_revocation,
-    refresh_request, revocation_request, CodeExchange, Error, ErrorCode, HttpResponse, PollResult,
-    PollStep, Provider, RefreshInput, Secret, Tokens,
+    refresh_request, revocation_request, AfterPoll, CodeExchange, Error, ErrorCode, HttpResponse,
+    PollResult, Provider, RefreshInput, Secret, Tokens,
 };
 
 fn full_tokens() -> Tokens {
@@ -23,7 +23,7 @@ fn full_tokens() -> Tokens {
 }
 
 fn exchange() -> CodeExchange {
-    let PollStep::Exchange(x) = process_poll(
+    let AfterPoll::Exchange(x) = process_poll(
         &codex(),
         &device_code(),
         &reply(
@@ -51,12 +51,12 @@ fn debug_of_every_value_that_carries_secrets_shows_none_of_them() {
         format!("{:?}", full_tokens()),
         format!("{input:?}"),
         format!("{:?}", exchange()),
-        format!("{:?}", PollStep::Done(PollResult::Success(full_tokens()))),
+        format!("{:?}", AfterPoll::Done(PollResult::Success(full_tokens()))),
         format!(
             "{:?}",
-            Decision {
+            WaitDecision {
                 events: vec![],
-                action: Action::Done(full_tokens())
+                action: WaitAction::Done(full_tokens())
             }
         ),
         format!("{:?}", Secret::new(CLIENT_SECRET)),
@@ -114,7 +114,7 @@ fn cases() -> Vec<Case> {
         Auth::Basic => ("rfc-basic", rfc(a)),
     }));
     for (name, p) in providers {
-        let confidential = p.client_secret.is_some();
+        let confidential = p.client_secret().is_some();
         let with_secret = |mut v: Vec<&'static str>| {
             if confidential {
                 v.push(CLIENT_SECRET);

@@ -3,10 +3,10 @@
 //! replies.
 
 use crate::support::*;
-use oauth_device_flow::wait::{Action, Decision, WaitEvent, WaitLoop, MAX_RETRY_DELAY_MS};
+use oauth_device_flow::wait::{WaitAction, WaitDecision, WaitEvent, WaitLoop, MAX_RETRY_DELAY_MS};
 use oauth_device_flow::{
-    poll_request, process_code_exchange, process_poll, DeviceCode, Error, ErrorCode, HttpResponse,
-    PollResult, PollStep, Provider, Secret, Tokens,
+    poll_request, process_code_exchange, process_poll, AfterPoll, DeviceCode, Error, ErrorCode,
+    HttpResponse, PollResult, Provider, Secret, Tokens,
 };
 
 struct Run {
@@ -30,8 +30,8 @@ fn drive(p: &Provider, code: DeviceCode, start: f64, replies: Vec<HttpResponse>)
     loop {
         events.extend(decision.events.iter().cloned());
         match decision.action {
-            Action::Sleep(ms) => now += ms,
-            Action::Done(tokens) => {
+            WaitAction::Sleep(ms) => now += ms,
+            WaitAction::Done(tokens) => {
                 assert!(replies.next().is_none(), "unused replies");
                 return Run {
                     events,
@@ -40,7 +40,7 @@ fn drive(p: &Provider, code: DeviceCode, start: f64, replies: Vec<HttpResponse>)
                     requests_at,
                 };
             }
-            Action::Fail(e) => {
+            WaitAction::Fail(e) => {
                 assert!(replies.next().is_none(), "unused replies");
                 return Run {
                     events,
@@ -56,8 +56,8 @@ fn drive(p: &Provider, code: DeviceCode, start: f64, replies: Vec<HttpResponse>)
                 requests_at.push(now);
                 let resp = replies.next().expect("a scripted poll reply");
                 match process_poll(p, wl.code(), &resp, now) {
-                    Ok(PollStep::Done(result)) => Ok(result),
-                    Ok(PollStep::Exchange(exchange)) => {
+                    Ok(AfterPoll::Done(result)) => Ok(result),
+                    Ok(AfterPoll::Exchange(exchange)) => {
                         requests_at.push(now);
                         let resp = replies.next().expect("a scripted exchange reply");
                         process_code_exchange(p, &exchange, &resp, now).map(PollResult::Success)
@@ -100,9 +100,9 @@ fn first_wait_is_the_interval_with_a_waiting_event() {
     let wl = WaitLoop::new(device_code());
     assert_eq!(
         wl.start(NOW),
-        Decision {
+        WaitDecision {
             events: vec![waiting(5000.0, EXP)],
-            action: Action::Sleep(5000.0),
+            action: WaitAction::Sleep(5000.0),
         }
     );
     assert_eq!(wl.code(), &device_code());
@@ -171,14 +171,14 @@ fn slow_down_keeps_the_new_interval_in_the_loops_code() {
     );
     assert_eq!(
         d,
-        Decision {
+        WaitDecision {
             events: vec![
                 WaitEvent::SlowedDown {
                     interval_ms: 10_000.0
                 },
                 waiting(10_000.0, EXP)
             ],
-            action: Action::Sleep(10_000.0),
+            action: WaitAction::Sleep(10_000.0),
         }
     );
     assert_eq!(wl.code().interval_ms, 10_000.0);
@@ -193,7 +193,7 @@ fn slow_down_keeps_the_new_interval_in_the_loops_code() {
     );
     assert_eq!(
         step,
-        Ok(PollStep::Done(PollResult::SlowDown {
+        Ok(AfterPoll::Done(PollResult::SlowDown {
             interval_ms: 15_000.0
         }))
     );
@@ -238,7 +238,7 @@ fn retry_delay_is_min_60s_of_max_interval_retry_after_and_doubling() {
     let mut delays = Vec::new();
     for _ in 0..7 {
         let d = wl.after_poll(Err(error(ErrorCode::NetworkError)), NOW);
-        let Action::Sleep(ms) = d.action else {
+        let WaitAction::Sleep(ms) = d.action else {
             panic!("{d:?}")
         };
         delays.push(ms);
@@ -267,12 +267,12 @@ fn retry_after_longer_than_the_backoff_wins_up_to_60s() {
         let d = wl.after_poll(Err(e), NOW);
         assert_eq!(
             d,
-            Decision {
+            WaitDecision {
                 events: vec![
                     retrying(ErrorCode::ServerError, 1, expected),
                     waiting(expected, EXP)
                 ],
-                action: Action::Sleep(expected),
+                action: WaitAction::Sleep(expected),
             },
             "{retry_after:?}"
         );
@@ -342,13 +342,13 @@ fn a_wait_that_lands_exactly_on_expires_at_is_expired() {
     let wl = WaitLoop::new(device_code_with(5000.0, NOW + 5000.0));
     let d = wl.start(NOW);
     assert_eq!(d.events, vec![WaitEvent::Expired]);
-    let Action::Fail(e) = d.action else {
+    let WaitAction::Fail(e) = d.action else {
         panic!("{d:?}")
     };
     assert_err(&e, want(ErrorCode::ExpiredToken, false, None));
 
     let wl = WaitLoop::new(device_code_with(5000.0, NOW + 5001.0));
-    assert_eq!(wl.start(NOW).action, Action::Sleep(5000.0));
+    assert_eq!(wl.start(NOW).action, WaitAction::Sleep(5000.0));
 }
 
 #[test]
@@ -365,7 +365,7 @@ fn a_retry_delay_reaching_expiry_emits_retrying_then_expired() {
             WaitEvent::Expired
         ]
     );
-    let Action::Fail(e) = d.action else {
+    let WaitAction::Fail(e) = d.action else {
         panic!("{d:?}")
     };
     assert_err(&e, want(ErrorCode::ExpiredToken, false, None));
@@ -426,7 +426,7 @@ fn permanent_errors_fail_at_once_without_events() {
     let mut wl = WaitLoop::new(device_code());
     let d = wl.after_poll(Err(error(ErrorCode::Aborted)), NOW);
     assert!(d.events.is_empty());
-    assert!(matches!(d.action, Action::Fail(ref e) if e.code == ErrorCode::Aborted));
+    assert!(matches!(d.action, WaitAction::Fail(ref e) if e.code == ErrorCode::Aborted));
 }
 
 #[test]
@@ -493,9 +493,9 @@ fn success_resolves_with_the_tokens_and_no_event() {
     };
     assert_eq!(
         wl.after_poll(Ok(PollResult::Success(t.clone())), NOW),
-        Decision {
+        WaitDecision {
             events: vec![],
-            action: Action::Done(t)
+            action: WaitAction::Done(t)
         }
     );
 }
@@ -526,12 +526,12 @@ fn a_code_already_expired_on_the_clock_fails_the_first_poll_without_a_request() 
     // request itself refuses.
     let code = device_code_with(5000.0, NOW + 6000.0);
     let mut wl = WaitLoop::new(code);
-    assert_eq!(wl.start(NOW).action, Action::Sleep(5000.0));
+    assert_eq!(wl.start(NOW).action, WaitAction::Sleep(5000.0));
     let late = NOW + 7000.0;
     let e = poll_request(&rfc(Auth::Public), wl.code(), late).expect_err("no request");
     let d = wl.after_poll(Err(e), late);
     assert_eq!(d.events, vec![WaitEvent::Expired]);
-    let Action::Fail(e) = d.action else {
+    let WaitAction::Fail(e) = d.action else {
         panic!("{d:?}")
     };
     assert_err(&e, want(ErrorCode::ExpiredToken, false, None));
