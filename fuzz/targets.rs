@@ -7,7 +7,7 @@
 //! on, and panics (a fuzz finding) when one breaks: no canary secret in any error text, a
 //! `serverCode` of at most 64 characters of `[a-z0-9_.-]`, an error from a reply carries that
 //! reply's status, only the codes a reply can produce, intervals and expiries inside the
-//! contract's bounds, and every value the module hands back is finite JSON.
+//! bounds docs/behaviour.md gives, and every value the module hands back is finite JSON.
 //!
 //! Reply targets read one input as `<status> [<provider>] [<Retry-After>]\n<body>`: the first
 //! line is lenient (a missing or garbled status means 200; the provider is `codex`, `rfc`,
@@ -562,7 +562,7 @@ pub fn numbers(data: &[u8]) {
             let got = json::number_like(v);
             let want = reference_number(v);
             match (got, want, v) {
-                // README: numeric strings are read exactly up to 15 significant digits; longer
+                // docs/behaviour.md ("Replies"): numeric strings are read exactly up to 15 significant digits; longer
                 // ones may differ in the last binary place.
                 (Some(g), Some(w), Value::String(s)) if significant_digits(s) > 15 => {
                     assert!(
@@ -609,7 +609,7 @@ fn significant_digits(s: &str) -> usize {
         .saturating_sub(trailing)
 }
 
-/// The contract's number rule, written independently of the core.
+/// The number rule of docs/behaviour.md ("Replies"), written independently of the core.
 fn reference_number(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.is_finite().then_some(*n),

@@ -1,15 +1,15 @@
 //! The one error type of the crate, shaped like the JS `OAuthDeviceFlowError` it becomes.
 //!
-//! Every contract code shares the same optional details (HTTP status, the server's own code,
+//! Every error code shares the same optional details (HTTP status, the server's own code,
 //! Retry-After), so the code is a field beside them rather than one enum variant each repeating
-//! them. Server codes the contract does not name are the `OAuthError` code with `server_code`
+//! them. Server codes the error table does not name are the `OAuthError` code with `server_code`
 //! set: the open-ended fallback. Messages are written for the person who must act and are built
 //! only from our own words plus sanitised server text: never a token, a code, or a raw body.
 
 use crate::json::ObjectWriter;
 use std::fmt;
 
-/// The stable codes of the contract's error table.
+/// The stable codes of the error table (docs/behaviour.md, "Errors").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     AccessDenied,
@@ -97,7 +97,7 @@ impl fmt::Display for ErrorCode {
     }
 }
 
-/// A failed operation: the contract's code plus what the reply told us.
+/// A failed operation: its stable code plus what the reply told us.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error("{message}")]
 pub struct Error {
@@ -179,7 +179,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_code_round_trips_and_has_the_contract_retryability() {
+    fn every_code_round_trips_and_has_its_documented_retryability() {
         let retryable = [
             "server_error",
             "network_error",

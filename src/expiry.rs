@@ -6,7 +6,7 @@ use crate::clock::check_reading;
 use crate::error::Error;
 use crate::jwt;
 
-/// The contract's default skew (one minute).
+/// The default skew (one minute; docs/behaviour.md, "Expiry, claims and headers").
 pub const DEFAULT_SKEW_MS: f64 = 60_000.0;
 
 pub fn is_access_token_expired(

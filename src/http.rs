@@ -34,19 +34,6 @@ impl HttpRequest {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
-
-    /// The request as JSON for the JS adapter: `{"url":..,"headers":{..},"body":..}`.
-    pub fn to_json(&self) -> String {
-        let mut headers = crate::json::ObjectWriter::new();
-        for (k, v) in &self.headers {
-            headers = headers.string(k, v);
-        }
-        crate::json::ObjectWriter::new()
-            .string("url", &self.url)
-            .raw("headers", &headers.finish())
-            .string("body", &self.body)
-            .finish()
-    }
 }
 
 impl fmt::Debug for HttpRequest {
@@ -123,7 +110,7 @@ impl HttpResponse {
     }
 
     /// An error about this reply: its status and `Retry-After` attached.
-    pub fn annotate(&self, e: Error, now: f64) -> Error {
+    pub(crate) fn annotate(&self, e: Error, now: f64) -> Error {
         e.with_status(self.status)
             .with_retry_after(self.retry_after_ms(now))
     }

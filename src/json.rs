@@ -119,7 +119,7 @@ pub const MAX_DEPTH: usize = 127;
 /// Rewrites what `JSON.parse` accepts but serde_json refuses, or `None` when there is none:
 /// a number beyond `f64` (JS reads `1e999` as `Infinity`, which every reader of this crate
 /// treats as unusable, so it becomes `null`: an `expires_in` of `1e999` is then "absent", as
-/// the contract says) and a `\u` escape of a lone surrogate (JS keeps it; a Rust string cannot,
+/// docs/behaviour.md says) and a `\u` escape of a lone surrogate (JS keeps it; a Rust string cannot,
 /// so it becomes U+FFFD, as the host's string does when it crosses into the module).
 #[cfg(not(target_arch = "wasm32"))]
 fn relax(bytes: &[u8]) -> Option<Vec<u8>> {

@@ -39,7 +39,7 @@ pub fn expires_at(token: &str) -> Option<f64> {
         .filter(|ms| (0.0..=crate::clock::MAX_TIME_MS).contains(ms))
 }
 
-/// The contract's `TokenClaims`.
+/// The claims a host reads from the tokens (the drop-in.s `TokenClaims`, docs/behaviour.md "Types").
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TokenClaims {
     pub account_id: Option<String>,

@@ -685,7 +685,7 @@ pub fn codex_after_reply(
     after_reply(status, attempt).as_str().to_owned()
 }
 
-/// The module's linear memory in bytes, for the benchmark's leak check (not part of the contract).
+/// The module's linear memory in bytes, for the benchmark's leak check (not part of the public API).
 #[wasm_bindgen(js_name = wasmMemoryBytes)]
 pub fn wasm_memory_bytes() -> f64 {
     (core::arch::wasm32::memory_size(0) as f64) * 65_536.0

@@ -1,6 +1,7 @@
-//! The contract's ordered classification rules, applied to every step of both kinds: 3xx,
-//! oversized bodies, known codes at any status, 5xx/429 with Retry-After, HTML pages, malformed
-//! JSON, statuses the protocol does not use, duplicate keys.
+//! The ordered classification rules (docs/behaviour.md, "How a reply is classified"), applied to
+//! every request of both kinds: 3xx, oversized bodies, known codes at any status, 5xx/429 with
+//! Retry-After, HTML pages, malformed JSON, statuses the protocol does not use, duplicate keys,
+//! and polling answers, which only a poll has.
 
 use crate::support::*;
 use oauth_device_flow::http::{parse_retry_after, read_body_needed};
@@ -381,6 +382,58 @@ fn pending_and_slow_down_codes_only_mean_that_on_a_poll() {
             expect_err(
                 run(step, &p, &reply(400, r#"{"error":"slow_down"}"#)),
                 want(ErrorCode::OAuthError, false, Some(400)).server("slow_down"),
+            );
+        }
+    }
+}
+
+/// The other requests have no polling answer: a pending or slow_down code is an OAuth error
+/// (with its code), and OpenAI's poll conventions (403 without a code, 404) are not "pending".
+#[test]
+fn polling_answers_to_any_other_request_are_errors() {
+    let not_polls = [
+        RequestKind::DeviceAuthorization,
+        RequestKind::CodeExchange,
+        RequestKind::Refresh,
+        RequestKind::Revocation,
+    ];
+    for p in providers() {
+        for step in not_polls {
+            for (body, code) in [
+                (
+                    r#"{"error":"authorization_pending"}"#,
+                    "authorization_pending",
+                ),
+                (
+                    r#"{"error":{"code":"deviceauth_authorization_pending"}}"#,
+                    "deviceauth_authorization_pending",
+                ),
+                (r#"{"error":"slow_down"}"#, "slow_down"),
+            ] {
+                expect_err(
+                    run(step, &p, &reply(400, body)),
+                    want(ErrorCode::OAuthError, false, Some(400)).server(code),
+                );
+                // A 2xx revocation succeeds whatever its body; the others need their fields.
+                if step != RequestKind::Revocation {
+                    expect_err(
+                        run(step, &p, &reply(200, body)),
+                        want(ErrorCode::OAuthError, false, Some(200)).server(code),
+                    );
+                }
+            }
+        }
+    }
+    let codex = codex();
+    for step in [
+        RequestKind::CodeExchange,
+        RequestKind::Refresh,
+        RequestKind::Revocation,
+    ] {
+        for (status, body) in [(403, ""), (403, "{}"), (404, ""), (404, "{}")] {
+            expect_err(
+                run(step, &codex, &reply(status, body)),
+                want(ErrorCode::InvalidResponse, true, Some(status)),
             );
         }
     }

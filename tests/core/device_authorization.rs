@@ -171,7 +171,7 @@ fn codex_user_code_reply_without_user_code_is_invalid_response() {
 
 #[test]
 fn codex_user_code_404_is_device_flow_disabled_whatever_the_body_says() {
-    // Amended contract rule 3: it comes before "another code -> oauth_error".
+    // Classification rule 3 (docs/behaviour.md, "How a reply is classified") comes before "another code -> oauth_error".
     for body in [
         "",
         "Not Found",
@@ -482,7 +482,7 @@ fn device_authorization_html_on_200_is_invalid_response() {
 // ---- the DeviceCode the host hands back ------------------------------------------------------
 
 #[test]
-fn device_code_round_trips_through_its_contract_json() {
+fn device_code_round_trips_through_its_json() {
     let code = DeviceCode {
         verification_uri_complete: Some("https://idp.example.com/device?user_code=A".into()),
         ..crate::support::device_code()

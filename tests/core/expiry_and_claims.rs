@@ -37,7 +37,12 @@ fn openai_access_token() -> String {
 
 #[test]
 fn default_skew_is_one_minute() {
-    assert_eq!(DEFAULT_SKEW_MS, 60_000.0);
+    // A token with one minute left counts as expired with the default skew; one with a
+    // millisecond more does not.
+    let check =
+        |expires_at: f64| is_access_token_expired(Some(expires_at), None, NOW, DEFAULT_SKEW_MS);
+    assert_eq!(check(NOW + 60_000.0), Ok(true));
+    assert_eq!(check(NOW + 60_001.0), Ok(false));
 }
 
 #[test]

@@ -1,8 +1,9 @@
 #![cfg(not(target_arch = "wasm32"))]
-//! The native test suite of the sans-I/O core, at the wire: for each provider kind and each step,
-//! the exact request (URL, headers in order, body bytes) and the outcome of every reply that
-//! CONTRACT.md and the OpenAI spec name. Time is a plain clock reading passed in (a fake clock);
-//! every error path also proves that no secret and no raw body leaks into the error.
+//! The native test suite of the sans-I/O core, at the wire: for each provider kind and each
+//! request, the exact request (URL, headers in order, body bytes) and the outcome of every reply
+//! that docs/behaviour.md names for either protocol. Time is a plain clock reading passed in (a
+//! fake clock); every error path also proves that no secret and no raw body leaks into the error.
+//! The crate's insides used here come through its `internals` feature (see src/lib.rs).
 
 mod support;
 

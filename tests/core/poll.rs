@@ -89,20 +89,6 @@ fn poll_request_with_a_bad_clock_reading_is_invalid_config_without_a_request() {
     }
 }
 
-#[test]
-fn poll_request_does_not_change_the_code() {
-    let code = device_code();
-    let before = code.clone();
-    let _ = poll_request(&codex(), &code, NOW).unwrap();
-    let _ = process_poll(
-        &rfc(Auth::Public),
-        &code,
-        &reply(400, r#"{"error":"slow_down"}"#),
-        NOW,
-    );
-    assert_eq!(code, before);
-}
-
 // ---- codex pending conventions -----------------------------------------------------------------
 
 #[test]
@@ -454,7 +440,7 @@ fn rfc8628_poll_success_without_expires_in_takes_the_jwt_exp_else_none() {
 }
 
 #[test]
-fn poll_result_json_is_the_contract_shape() {
+fn poll_result_json_is_the_documented_shape() {
     assert_eq!(
         PollResult::Pending {
             interval_ms: 5000.0

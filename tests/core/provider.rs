@@ -105,6 +105,34 @@ fn loopback_http_issuers_are_allowed() {
     }
 }
 
+/// `Provider::from_json` is the only way from hand-built data to a `Provider` (its fields are
+/// private: the `compile_fail` example on `Provider` shows a struct literal does not compile), and
+/// it checks every URL: an `http:` endpoint off the loopback host is `insecure_endpoint`.
+#[test]
+fn from_json_refuses_http_to_a_non_loopback_host_in_every_url_field() {
+    let valid = parse(&codex().to_json());
+    assert!(Provider::from_json(&valid).is_ok());
+    for field in [
+        "deviceAuthorizationEndpoint",
+        "tokenEndpoint",
+        "devicePollEndpoint",
+        "redirectUri",
+        "verificationUri",
+        "revocationEndpoint",
+    ] {
+        let Value::Object(mut members) = valid.clone() else {
+            panic!("a provider is an object")
+        };
+        let slot = members.iter_mut().find(|(k, _)| k == field);
+        let (_, url) = slot.unwrap_or_else(|| panic!("{field} is set"));
+        *url = Value::String("http://auth.example.com/x".into());
+        expect_err(
+            Provider::from_json(&Value::Object(members)),
+            want(ErrorCode::InsecureEndpoint, false, None),
+        );
+    }
+}
+
 #[test]
 fn http_to_a_non_loopback_host_is_insecure_endpoint() {
     for issuer in [

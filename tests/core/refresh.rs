@@ -1,5 +1,5 @@
 //! Refresh: OpenAI's JSON refresh with single-use rotating refresh tokens, and RFC 6749 section 6
-//! as a form; every failure class of the contract.
+//! as a form; every failure class of docs/behaviour.md ("Errors").
 
 use crate::support::*;
 use oauth_device_flow::json::Value;
@@ -622,7 +622,7 @@ fn refresh_error_description_redacts_the_previous_access_token_and_token_shaped_
 }
 
 #[test]
-fn tokens_serialise_to_the_contract_shape_and_back() {
+fn tokens_serialise_to_the_documented_shape_and_back() {
     let t = Tokens {
         access_token: Secret::new(ACCESS),
         token_type: "Bearer".into(),

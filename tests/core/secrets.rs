@@ -97,6 +97,52 @@ fn debug_of_every_request_hides_body_and_basic_credentials() {
     }
 }
 
+/// A provider's own header can be a secret (an API key), and so can an extra parameter: their
+/// values never show in the `Debug` of the provider or of a request, while the URL, the method,
+/// the header names and the fixed `Accept`/`Content-Type` values do.
+#[test]
+fn debug_of_a_provider_and_its_requests_hides_header_values_and_extra_params() {
+    const API_KEY: &str = "key_CANARY_api_1";
+    const PARAM: &str = "param_CANARY_1";
+    for auth in ["client_secret_post", "client_secret_basic"] {
+        let p = oauth_device_flow::rfc8628_provider(&parse(&format!(
+            r#"{{"clientId":"cid","deviceAuthorizationEndpoint":"{RFC_DEVICE_ENDPOINT}","tokenEndpoint":"{RFC_TOKEN_ENDPOINT}","clientAuth":"{auth}","clientSecret":"{CLIENT_SECRET}","extraParams":{{"audience":"{PARAM}"}},"headers":{{"X-Api-Key":"{API_KEY}"}}}}"#
+        )))
+        .unwrap();
+        let shown = format!("{p:?}");
+        assert_clean_text("provider Debug", &shown);
+        for visible in [
+            RFC_DEVICE_ENDPOINT,
+            RFC_TOKEN_ENDPOINT,
+            "X-Api-Key",
+            "audience",
+            "cid",
+        ] {
+            assert!(shown.contains(visible), "{visible} should show: {shown}");
+        }
+
+        let req = device_authorization_request(&p);
+        // The canaries are really sent: the Debug output below has something to hide.
+        assert_eq!(req.header("X-Api-Key"), Some(API_KEY));
+        assert!(req.body.contains(PARAM), "{}", req.body);
+        let shown = format!("{req:?}");
+        assert_clean_text("request Debug", &shown);
+        for visible in [
+            "POST",
+            RFC_DEVICE_ENDPOINT,
+            "X-Api-Key",
+            "application/x-www-form-urlencoded",
+            "application/json",
+        ] {
+            assert!(shown.contains(visible), "{visible} should show: {shown}");
+        }
+        assert_eq!(
+            shown.contains("Authorization"),
+            auth == "client_secret_basic"
+        );
+    }
+}
+
 /// One step of one provider, with the secrets that step's request carried.
 struct Case {
     name: String,
@@ -164,7 +210,7 @@ fn cases() -> Vec<Case> {
 }
 
 /// Error replies carrying every canary outside the description, and the step's own secrets
-/// inside it (where the contract allows sanitised server text).
+/// inside it (where docs/behaviour.md, "Messages", allows sanitised server text).
 fn nasty_replies(step_secrets: &[&str]) -> Vec<HttpResponse> {
     let echoed = step_secrets.join(" and ");
     let everything = format!(

@@ -501,7 +501,7 @@ fn success_resolves_with_the_tokens_and_no_event() {
 }
 
 #[test]
-fn wait_events_serialise_to_the_contract_shapes() {
+fn wait_events_serialise_to_the_documented_shapes() {
     assert_eq!(
         waiting(5000.0, EXP).to_json(),
         r#"{"type":"waiting","nextPollInMs":5000,"expiresAt":1700000900000}"#
