@@ -5,6 +5,8 @@
 use crate::error::Error;
 use crate::tokens::Tokens;
 
+/// The headers for a Codex backend request: `Authorization: Bearer <access token>`, and
+/// `ChatGPT-Account-ID` when the tokens' claims name an account.
 pub fn codex_auth_headers(tokens: &Tokens) -> Result<Vec<(String, String)>, Error> {
     let access = tokens.access_token.expose();
     crate::limits::check_len("tokens.accessToken", access, crate::limits::MAX_TOKEN_LEN)?;

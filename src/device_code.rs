@@ -17,17 +17,25 @@ use crate::request_kind::RequestKind;
 
 /// How long an OpenAI user code lives when the server does not say.
 pub const OPENAI_CODE_LIFETIME_MS: f64 = 15.0 * 60.0 * 1000.0;
+/// The shortest polling interval: a server's smaller `interval` is raised to it.
 pub const MIN_INTERVAL_MS: f64 = 1000.0;
+/// The longest polling interval (one hour), also the cap of `slow_down`.
 pub const MAX_INTERVAL_MS: f64 = 3_600_000.0;
 
 /// A pending device authorization. Keep it server-side: `device_code` is a secret.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeviceCode {
+    /// The device code (`device_auth_id` for OpenAI), sent with every poll: a secret.
     pub device_code: Secret,
+    /// The code the user types at the verification URI.
     pub user_code: String,
+    /// Where the user enters the code.
     pub verification_uri: String,
+    /// A URI with the code filled in, when the server sends a usable one.
     pub verification_uri_complete: Option<String>,
+    /// How long to wait between polls, in milliseconds.
     pub interval_ms: f64,
+    /// When the code expires, in epoch milliseconds.
     pub expires_at: f64,
 }
 
@@ -65,6 +73,7 @@ impl DeviceCode {
         })
     }
 
+    /// The code as the drop-in's `DeviceCode` JSON object (what [`DeviceCode::from_json`] reads).
     pub fn to_json(&self) -> String {
         ObjectWriter::new()
             .string("deviceCode", self.device_code.expose())

@@ -12,26 +12,44 @@ use std::fmt;
 /// The stable codes of the error table (docs/behaviour.md, "Errors").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
+    /// The user declined the sign-in.
     AccessDenied,
+    /// The device code expired before the user approved.
     ExpiredToken,
+    /// Device login is not enabled for this account or server (OpenAI's 404).
     DeviceFlowDisabled,
+    /// The grant was rejected: sign in again.
     InvalidGrant,
+    /// The refresh token has expired.
     RefreshTokenExpired,
+    /// The single-use refresh token was already used.
     RefreshTokenReused,
+    /// The refresh token was revoked (signed out, or signed in elsewhere).
     RefreshTokenInvalidated,
+    /// Another OAuth error code; `server_code` holds it.
     OAuthError,
+    /// The server failed or throttled (5xx, 429): try again later.
     ServerError,
+    /// The request got no answer (the host's transport failed or timed out).
     NetworkError,
+    /// The reply could not be read as the protocol requires.
     InvalidResponse,
+    /// The server answered with a redirect, which is never followed.
     Redirect,
+    /// The host passed something unusable (a provider, an option, a clock reading).
     InvalidConfig,
+    /// An endpoint is not `https:` (or `http:` to the loopback host).
     InsecureEndpoint,
+    /// The host aborted the operation.
     Aborted,
+    /// The token session needs a new sign-in.
     ReauthRequired,
+    /// The token session's store failed.
     StorageError,
 }
 
 impl ErrorCode {
+    /// Every code, in the order of the error table.
     pub const ALL: [ErrorCode; 17] = [
         ErrorCode::AccessDenied,
         ErrorCode::ExpiredToken,
@@ -52,6 +70,7 @@ impl ErrorCode {
         ErrorCode::StorageError,
     ];
 
+    /// The code as JavaScript sees it (`"access_denied"`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::AccessDenied => "access_denied",
@@ -74,6 +93,7 @@ impl ErrorCode {
         }
     }
 
+    /// The code spelt `s`, if any.
     pub fn parse(s: &str) -> Option<ErrorCode> {
         ErrorCode::ALL.into_iter().find(|c| c.as_str() == s)
     }
@@ -101,7 +121,9 @@ impl fmt::Display for ErrorCode {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error("{message}")]
 pub struct Error {
+    /// What went wrong, as a stable code.
     pub code: ErrorCode,
+    /// A message for people; never contains a secret.
     pub message: String,
     /// HTTP status, when there was a response.
     pub status: Option<u16>,
@@ -112,6 +134,7 @@ pub struct Error {
 }
 
 impl Error {
+    /// An error with `code` and `message` and no details.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Error {
             code,
@@ -122,29 +145,35 @@ impl Error {
         }
     }
 
+    /// An `invalid_config` error.
     pub fn invalid_config(message: impl Into<String>) -> Self {
         Error::new(ErrorCode::InvalidConfig, message)
     }
 
+    /// An `invalid_response` error.
     pub fn invalid_response(message: impl Into<String>) -> Self {
         Error::new(ErrorCode::InvalidResponse, message)
     }
 
+    /// The same error with the reply's HTTP status.
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = Some(status);
         self
     }
 
+    /// The same error with the server's own code, sanitised (none when nothing printable is left).
     pub fn with_server_code(mut self, raw: Option<&str>) -> Self {
         self.server_code = raw.and_then(sanitize_server_code);
         self
     }
 
+    /// The same error with the wait the server asked for (`Retry-After`), in milliseconds.
     pub fn with_retry_after(mut self, ms: Option<f64>) -> Self {
         self.retry_after_ms = ms;
         self
     }
 
+    /// Whether trying again may help (see [`ErrorCode::retryable`]).
     pub fn retryable(&self) -> bool {
         self.code.retryable()
     }

@@ -9,6 +9,9 @@ use crate::jwt;
 /// The default skew (one minute; docs/behaviour.md, "Expiry, claims and headers").
 pub const DEFAULT_SKEW_MS: f64 = 60_000.0;
 
+/// Whether the access token must be refreshed: `now + skew_ms >= expires_at`, from the stored
+/// `expires_at`, else the access token's JWT `exp`; `false` when neither is known (the host then
+/// relies on a 401). A clock reading or skew that is not a usable number is `invalid_config`.
 pub fn is_access_token_expired(
     expires_at: Option<f64>,
     access_token: Option<&str>,

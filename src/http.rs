@@ -66,6 +66,7 @@ impl fmt::Debug for HttpRequest {
 /// What came back.
 #[derive(Clone, PartialEq)]
 pub struct HttpResponse {
+    /// The HTTP status.
     pub status: u16,
     /// The raw `Retry-After` header, if any.
     pub retry_after: Option<String>,
@@ -87,6 +88,7 @@ pub struct ParsedBody {
 }
 
 impl HttpResponse {
+    /// A reply with `status` and `body` and no `Retry-After`.
     pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
         HttpResponse {
             status,
@@ -97,6 +99,7 @@ impl HttpResponse {
         }
     }
 
+    /// The same reply with a raw `Retry-After` header value.
     pub fn with_retry_after(mut self, value: &str) -> Self {
         self.retry_after = Some(value.to_owned());
         self

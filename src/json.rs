@@ -15,12 +15,19 @@ use std::fmt;
 use std::fmt::Write as _;
 
 #[derive(Clone, Debug, PartialEq)]
+/// A JSON value with the members of objects in document order (duplicates kept).
 pub enum Value {
+    /// `null`.
     Null,
+    /// `true` or `false`.
     Bool(bool),
+    /// A number, as JavaScript holds it.
     Number(f64),
+    /// A string.
     String(String),
+    /// An array.
     Array(Vec<Value>),
+    /// An object's members, in document order.
     Object(Vec<(String, Value)>),
 }
 
@@ -33,6 +40,7 @@ impl Value {
         }
     }
 
+    /// The string, if this is one.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(s) => Some(s),
@@ -40,6 +48,7 @@ impl Value {
         }
     }
 
+    /// The number, if this is one.
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Number(n) => Some(*n),
@@ -47,6 +56,7 @@ impl Value {
         }
     }
 
+    /// Whether this is an object.
     pub fn is_object(&self) -> bool {
         matches!(self, Value::Object(_))
     }

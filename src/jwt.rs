@@ -42,15 +42,22 @@ pub fn expires_at(token: &str) -> Option<f64> {
 /// The claims a host reads from the tokens (the drop-in.s `TokenClaims`, docs/behaviour.md "Types").
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TokenClaims {
+    /// The ChatGPT account (`chatgpt_account_id`).
     pub account_id: Option<String>,
+    /// The ChatGPT plan (`chatgpt_plan_type`).
     pub plan_type: Option<String>,
+    /// The user's email, from the id token.
     pub email: Option<String>,
+    /// The ChatGPT user (`chatgpt_user_id`).
     pub user_id: Option<String>,
+    /// The access token's `exp`, in epoch milliseconds.
     pub expires_at: Option<f64>,
+    /// The access token's `aud`, always as a list.
     pub audience: Option<Vec<String>>,
 }
 
 impl TokenClaims {
+    /// The claims as the drop-in's `TokenClaims` JSON object (absent claims left out).
     pub fn to_json(&self) -> String {
         let audience = self.audience.as_ref().map(|a| {
             let mut out = String::from("[");

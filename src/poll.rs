@@ -15,24 +15,30 @@ use crate::secret::Secret;
 use crate::tokens::Tokens;
 use crate::request_kind::RequestKind;
 
+/// The `grant_type` of an RFC 8628 poll.
 pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 /// What `slow_down` adds to the interval (RFC 8628 section 3.5).
 pub const SLOW_DOWN_STEP_MS: f64 = 5000.0;
 
 #[derive(Clone, Debug, PartialEq)]
+/// The outcome of one poll, as the host sees it.
 pub enum PollResult {
     /// Wait `interval_ms` before the next poll.
     Pending {
+        /// The interval to keep, in milliseconds.
         interval_ms: f64,
     },
     /// Already increased by 5 s: keep it as the code's interval from now on.
     SlowDown {
+        /// The new interval, in milliseconds.
         interval_ms: f64,
     },
+    /// Approved: the tokens.
     Success(Tokens),
 }
 
 impl PollResult {
+    /// The result as the drop-in's `PollResult` JSON object.
     pub fn to_json(&self) -> String {
         match self {
             PollResult::Pending { interval_ms } => ObjectWriter::new()
@@ -54,6 +60,7 @@ impl PollResult {
 /// What follows a poll reply.
 #[derive(Debug, PartialEq)]
 pub enum AfterPoll {
+    /// Settled by this reply alone.
     Done(PollResult),
     /// OpenAI approved: send this exchange, then read its reply with [`process_code_exchange`].
     Exchange(CodeExchange),
@@ -62,8 +69,11 @@ pub enum AfterPoll {
 /// OpenAI's authorization-code exchange, with the secrets it carries (for scrubbing replies).
 #[derive(Debug, PartialEq)]
 pub struct CodeExchange {
+    /// The exchange request to send.
     pub request: HttpRequest,
+    /// The authorization code it redeems: a secret.
     pub authorization_code: Secret,
+    /// The server-made PKCE verifier it sends: a secret.
     pub code_verifier: Secret,
 }
 
@@ -105,6 +115,8 @@ pub fn poll_request(p: &Provider, code: &DeviceCode, now: f64) -> Result<HttpReq
     })
 }
 
+/// Reads a poll reply; `now` is the poll's clock reading. An OpenAI approval is not yet
+/// tokens: it is an [`AfterPoll::Exchange`] to send.
 pub fn process_poll(
     p: &Provider,
     code: &DeviceCode,
@@ -176,6 +188,7 @@ pub fn code_exchange_request(
     )
 }
 
+/// Reads the code exchange's reply into tokens; `now` is the operation's clock reading.
 pub fn process_code_exchange(
     p: &Provider,
     exchange: &CodeExchange,

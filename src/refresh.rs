@@ -16,11 +16,15 @@ use crate::request_kind::RequestKind;
 /// What the host passed as `previous`: a bare refresh token, or the whole token set.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RefreshInput {
+    /// The refresh token to send.
     pub refresh_token: Secret,
+    /// The whole token set, when the host passed one (its id token and scope survive a reply
+    /// that omits them).
     pub previous: Option<Tokens>,
 }
 
 impl RefreshInput {
+    /// Reads what the host passed: a refresh token string or an `OAuthTokens` object.
     pub fn from_json(v: &Value) -> Result<RefreshInput, Error> {
         match v {
             Value::String(s) if !s.is_empty() => {
@@ -47,6 +51,7 @@ impl RefreshInput {
     }
 }
 
+/// The refresh request: JSON for OpenAI, a form with client authentication for RFC 8628.
 pub fn refresh_request(p: &Provider, refresh_token: &Secret) -> HttpRequest {
     let rt = refresh_token.expose();
     match p.kind() {
@@ -72,6 +77,7 @@ pub fn refresh_request(p: &Provider, refresh_token: &Secret) -> HttpRequest {
     }
 }
 
+/// Reads the refresh reply into the new tokens; `now` is the operation's clock reading.
 pub fn process_refresh(
     p: &Provider,
     input: &RefreshInput,

@@ -9,6 +9,8 @@ use crate::request;
 use crate::secret::Secret;
 use crate::request_kind::RequestKind;
 
+/// The revocation request for `token` (a refresh token); `invalid_config` when the provider has
+/// no revocation endpoint or the token is empty or too long.
 pub fn revocation_request(p: &Provider, token: &Secret) -> Result<HttpRequest, Error> {
     let url = p.revocation_endpoint().ok_or_else(|| {
         Error::invalid_config(
@@ -43,6 +45,7 @@ pub fn revocation_request(p: &Provider, token: &Secret) -> Result<HttpRequest, E
     })
 }
 
+/// Reads the revocation reply: any 2xx is success.
 pub fn process_revocation(
     p: &Provider,
     token: &Secret,

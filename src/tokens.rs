@@ -12,12 +12,19 @@ use crate::limits::{check_len, MAX_TOKEN_LEN};
 use crate::secret::Secret;
 
 #[derive(Clone, Debug, PartialEq)]
+/// A token set, as a token endpoint's success reply gives it.
 pub struct Tokens {
+    /// The access token.
     pub access_token: Secret,
+    /// The token type, `"Bearer"` when the server said none (any casing becomes `"Bearer"`).
     pub token_type: String,
+    /// The refresh token, when there is one (OpenAI's is single-use).
     pub refresh_token: Option<Secret>,
+    /// The OpenID Connect id token, when there is one.
     pub id_token: Option<Secret>,
+    /// The granted scope, when the server said.
     pub scope: Option<String>,
+    /// When the access token expires, in epoch milliseconds, when known.
     pub expires_at: Option<f64>,
 }
 
@@ -72,6 +79,7 @@ impl Tokens {
         )
     }
 
+    /// The tokens as the drop-in's `OAuthTokens` JSON object (what [`Tokens::from_json`] reads).
     pub fn to_json(&self) -> String {
         ObjectWriter::new()
             .string("accessToken", self.access_token.expose())

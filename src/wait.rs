@@ -14,6 +14,7 @@ use crate::json::ObjectWriter;
 use crate::poll::PollResult;
 use crate::tokens::Tokens;
 
+/// The longest wait after a failed poll.
 pub const MAX_RETRY_DELAY_MS: f64 = 60_000.0;
 
 /// Without `deps.timeoutMs`, each request of the waiting loop gets this bound...
@@ -28,23 +29,35 @@ pub fn default_fetch_timeout_ms(code: &DeviceCode, now: f64) -> f64 {
 }
 
 #[derive(Clone, Debug, PartialEq)]
+/// What the waiting loop tells the host's UI.
 pub enum WaitEvent {
+    /// The next poll is due in `next_poll_in_ms`.
     Waiting {
+        /// Milliseconds until the next poll.
         next_poll_in_ms: f64,
+        /// When the code expires, in epoch milliseconds.
         expires_at: f64,
     },
+    /// The server asked to poll less often.
     SlowedDown {
+        /// The new interval, in milliseconds.
         interval_ms: f64,
     },
+    /// A poll failed in a way worth retrying.
     Retrying {
+        /// Why it failed.
         code: ErrorCode,
+        /// How many polls in a row failed.
         attempt: u32,
+        /// Milliseconds until the retry.
         delay_ms: f64,
     },
+    /// The code expired: the loop ends.
     Expired,
 }
 
 impl WaitEvent {
+    /// The event as the drop-in's `DeviceFlowEvent` JSON object.
     pub fn to_json(&self) -> String {
         match self {
             WaitEvent::Waiting {
@@ -77,11 +90,14 @@ impl WaitEvent {
 /// What the loop does next: emit `events` (in order), then act.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WaitDecision {
+    /// Events for the host, in order.
     pub events: Vec<WaitEvent>,
+    /// What to do then.
     pub action: WaitAction,
 }
 
 #[derive(Clone, Debug, PartialEq)]
+/// What the waiting loop does after emitting its events.
 pub enum WaitAction {
     /// Sleep this long, then poll with [`WaitLoop::code`].
     Sleep(f64),
@@ -92,12 +108,15 @@ pub enum WaitAction {
 }
 
 #[derive(Clone, Debug, PartialEq)]
+/// The waiting loop's state: the code (with its interval as slowed down so far) and the count
+/// of failed polls in a row.
 pub struct WaitLoop {
     code: DeviceCode,
     attempt: u32,
 }
 
 impl WaitLoop {
+    /// A loop for `code`.
     pub fn new(code: DeviceCode) -> Self {
         WaitLoop { code, attempt: 0 }
     }
