@@ -105,7 +105,7 @@ fn read<W: Waits>(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Read<W>
         .and_then(error_description)
         .map(|d| sanitize_description(d, ctx.secrets));
     let is_json = body.is_some();
-    let step = ctx.request.describe();
+    let request = ctx.request.describe();
 
     // Rule 1: a known protocol code decides, whatever the status.
     if let Some(code) = code.as_deref() {
@@ -129,7 +129,7 @@ fn read<W: Waits>(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Read<W>
             "invalid_grant" => {
                 return known(
                     ErrorCode::InvalidGrant,
-                    &with_description(&format!("The {step} was rejected (invalid_grant): sign in again."), &description),
+                    &with_description(&format!("The {request} was rejected (invalid_grant): sign in again."), &description),
                 )
             }
             "refresh_token_expired" => {
@@ -154,7 +154,7 @@ fn read<W: Waits>(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Read<W>
     // Rule 2: the server is down or throttling.
     if (500..=599).contains(&status) || status == 429 {
         let msg = format!(
-            "The authorization server could not answer the {step} (HTTP {status}); try again later."
+            "The authorization server could not answer the {request} (HTTP {status}); try again later."
         );
         return fail(
             Error::new(ErrorCode::ServerError, with_description(&msg, &description))
@@ -183,7 +183,7 @@ fn read<W: Waits>(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Read<W>
     // Rule 4: any other OAuth error code on a 4xx (or on a 2xx without the success fields).
     if code.is_some() && ((400..500).contains(&status) || (is_2xx && !has_success)) {
         let shown = public_code.map_or_else(|| "[redacted]".to_owned(), shown_code);
-        let msg = format!("The authorization server refused the {step} with error \"{shown}\"");
+        let msg = format!("The authorization server refused the {request} with error \"{shown}\"");
         return fail(
             Error::new(ErrorCode::OAuthError, with_description(&msg, &description))
                 .with_server_code(public_code),
@@ -203,7 +203,7 @@ fn read<W: Waits>(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Read<W>
     if status == 401 && no_code_body && token_request {
         return fail(Error::new(
             ErrorCode::InvalidGrant,
-            format!("The {step} was rejected (HTTP 401): sign in again."),
+            format!("The {request} was rejected (HTTP 401): sign in again."),
         ));
     }
 
@@ -227,7 +227,7 @@ fn read<W: Waits>(ctx: &ReplyContext<'_>, resp: &HttpResponse) -> Result<Read<W>
         "a status the protocol does not use"
     };
     fail(Error::invalid_response(format!(
-        "Unexpected reply to the {step}: HTTP {status} with {what}."
+        "Unexpected reply to the {request}: HTTP {status} with {what}."
     )))
 }
 

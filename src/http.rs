@@ -134,14 +134,14 @@ impl fmt::Debug for HttpResponse {
 /// `Err` for a redirect (never followed, body not read) or an announced body over the cap;
 /// `Ok(false)` when the outcome is already known (a revocation's 2xx).
 pub fn read_body_needed(
-    step: crate::request_kind::RequestKind,
+    request: crate::request_kind::RequestKind,
     status: u16,
     content_length: Option<&str>,
 ) -> Result<bool, Error> {
     if (300..400).contains(&status) {
         return Err(redirect(status));
     }
-    if step == crate::request_kind::RequestKind::Revocation && (200..300).contains(&status) {
+    if request == crate::request_kind::RequestKind::Revocation && (200..300).contains(&status) {
         return Ok(false);
     }
     if let Some(len) = content_length.map(js_trim) {

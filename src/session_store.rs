@@ -35,7 +35,7 @@ impl StoreCall {
         }
     }
 
-    fn call(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             StoreCall::Load => "load()",
             StoreCall::Save => "save()",
@@ -79,31 +79,31 @@ pub struct StoreFailure {
 
 /// The session's error for a failed store call. The store's own error is not quoted: it may
 /// carry the tokens it failed to write.
-pub fn store_failure(step: StoreCall, fault: StoreFault, store_timeout_ms: f64) -> StoreFailure {
-    let call = step.call();
-    let message = match (step, fault) {
+pub fn store_failure(call: StoreCall, fault: StoreFault, store_timeout_ms: f64) -> StoreFailure {
+    let name = call.name();
+    let message = match (call, fault) {
         (StoreCall::LockSkipped, _) => {
             "The token store's lock() settled without running the session's function; it must \
              call it and return its result."
                 .to_owned()
         }
         (_, StoreFault::TimedOut) => format!(
-            "The token store's {call} did not settle within {} ms (storeTimeoutMs); try again. {}",
+            "The token store's {name} did not settle within {} ms (storeTimeoutMs); try again. {}",
             store_timeout_ms.ceil(),
-            after(step)
+            after(call)
         ),
         (_, StoreFault::Unusable) => format!(
-            "The token store's {call} reports that retrying cannot help (damaged or unusable \
+            "The token store's {name} reports that retrying cannot help (damaged or unusable \
              contents, or a file it must not touch): fix the store, or sign in again to replace \
              its contents. {}",
-            after(step)
+            after(call)
         ),
         (StoreCall::Lock, StoreFault::Failed) => {
             "The token store's lock() failed before running the session; try again.".to_owned()
         }
         (_, StoreFault::Failed) => format!(
-            "The token store's {call} failed; try again. {}",
-            after(step)
+            "The token store's {name} failed; try again. {}",
+            after(call)
         ),
     };
     StoreFailure {
@@ -112,9 +112,9 @@ pub fn store_failure(step: StoreCall, fault: StoreFault, store_timeout_ms: f64) 
     }
 }
 
-/// What happens to the session's state after a failed step, for the message.
-fn after(step: StoreCall) -> &'static str {
-    match step {
+/// What happens to the session's state after a failed call, for the message.
+fn after(call: StoreCall) -> &'static str {
+    match call {
         StoreCall::Save => {
             "The new tokens are kept in memory and the next call saves them again before using \
              them (the old refresh token is already spent)."
@@ -200,14 +200,14 @@ mod tests {
         }
     }
 
-    const STEPS: [&str; 5] = ["load", "save", "lock", "lock_skipped", "replace"];
+    const CALLS: [&str; 5] = ["load", "save", "lock", "lock_skipped", "replace"];
 
     #[test]
     fn failed_and_hung_store_calls_are_retryable_storage_errors() {
-        for name in STEPS {
-            let step = StoreCall::parse(name).unwrap_or_else(|| panic!("{name}"));
+        for name in CALLS {
+            let call = StoreCall::parse(name).unwrap_or_else(|| panic!("{name}"));
             for fault in [StoreFault::Failed, StoreFault::TimedOut] {
-                let f = store_failure(step, fault, 60_000.0);
+                let f = store_failure(call, fault, 60_000.0);
                 assert_eq!(f.error.code, ErrorCode::StorageError);
                 assert!(f.retryable, "{name} {fault:?}");
             }
@@ -218,9 +218,9 @@ mod tests {
 
     #[test]
     fn a_store_that_says_retrying_cannot_help_stays_not_retryable() {
-        for name in STEPS {
-            let step = StoreCall::parse(name).unwrap_or_else(|| panic!("{name}"));
-            let f = store_failure(step, StoreFault::Unusable, 60_000.0);
+        for name in CALLS {
+            let call = StoreCall::parse(name).unwrap_or_else(|| panic!("{name}"));
+            let f = store_failure(call, StoreFault::Unusable, 60_000.0);
             assert_eq!(f.error.code, ErrorCode::StorageError);
             assert!(!f.retryable, "{name}");
         }
@@ -300,14 +300,14 @@ mod tests {
         let previous = tokens("at_secret_1", "rt_secret_1");
         let next = tokens("at_secret_2", "rt_secret_2");
         let mut messages = vec![signed_out_during_refresh().message];
-        for name in STEPS {
-            let step = StoreCall::parse(name).unwrap_or_else(|| panic!("{name}"));
+        for name in CALLS {
+            let call = StoreCall::parse(name).unwrap_or_else(|| panic!("{name}"));
             for fault in [
                 StoreFault::Failed,
                 StoreFault::Unusable,
                 StoreFault::TimedOut,
             ] {
-                messages.push(store_failure(step, fault, 5.0).error.message);
+                messages.push(store_failure(call, fault, 5.0).error.message);
             }
         }
         if let DroppedSave::Keep(f) = after_dropped_save(Some(&previous), &next, &previous) {

@@ -122,10 +122,10 @@ impl Deps {
     pub(crate) async fn send(
         &self,
         req: &HttpRequest,
-        step: RequestKind,
+        request: RequestKind,
         now: f64,
     ) -> Result<HttpResponse, Error> {
-        self.send_within(req, step, now, None).await
+        self.send_within(req, request, now, None).await
     }
 
     /// [`Deps::send`], with `default_timeout_ms` bounding the request when the host set no
@@ -133,7 +133,7 @@ impl Deps {
     pub(crate) async fn send_within(
         &self,
         req: &HttpRequest,
-        step: RequestKind,
+        request: RequestKind,
         now: f64,
         default_timeout_ms: Option<f64>,
     ) -> Result<HttpResponse, Error> {
@@ -151,7 +151,7 @@ impl Deps {
         if let Some(ctrl) = &guard.controller {
             let _ = Reflect::set(&init, &name("signal"), &ctrl.signal());
         }
-        let result = self.exchange(req, step, now, &init, &guard).await;
+        let result = self.exchange(req, request, now, &init, &guard).await;
         guard.release();
         result
     }
@@ -159,7 +159,7 @@ impl Deps {
     async fn exchange(
         &self,
         req: &HttpRequest,
-        step: RequestKind,
+        request: RequestKind,
         now: f64,
         init: &JsValue,
         guard: &Guard,
@@ -193,7 +193,7 @@ impl Deps {
             body: Vec::new(),
             parsed: None,
         };
-        let read = read_body_needed(step, status, content_length.as_deref())
+        let read = read_body_needed(request, status, content_length.as_deref())
             .map_err(|e| head.annotate(e, now))?;
         let body = if read {
             let pending = text

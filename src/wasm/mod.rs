@@ -524,10 +524,10 @@ fn session_decide_impl(
 #[wasm_bindgen(js_name = sessionStoreFailure, unchecked_return_type = "ErrorFields | undefined")]
 pub fn session_store_failure(step: JsValue, fault: JsValue, store_timeout_ms: JsValue) -> JsValue {
     use crate::session_store::{store_failure, StoreFault, StoreCall};
-    let step = step.as_string().as_deref().and_then(StoreCall::parse);
+    let call = step.as_string().as_deref().and_then(StoreCall::parse);
     let fault = fault.as_string().as_deref().and_then(StoreFault::parse);
     let bound = store_timeout_ms.as_f64().unwrap_or(0.0);
-    step.zip(fault).map_or(JsValue::UNDEFINED, |(s, f)| {
+    call.zip(fault).map_or(JsValue::UNDEFINED, |(s, f)| {
         to_js(&types::ErrorFields::from(&store_failure(s, f, bound)))
     })
 }

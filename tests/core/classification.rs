@@ -11,7 +11,7 @@ use oauth_device_flow::{
     Provider, RefreshInput, RequestKind, Secret, MAX_BODY_BYTES,
 };
 
-const STEPS: [RequestKind; 5] = [
+const REQUESTS: [RequestKind; 5] = [
     RequestKind::DeviceAuthorization,
     RequestKind::Poll,
     RequestKind::CodeExchange,
@@ -19,7 +19,7 @@ const STEPS: [RequestKind; 5] = [
     RequestKind::Revocation,
 ];
 
-/// What a step made of a reply, reduced to something comparable.
+/// What a request made of a reply, reduced to something comparable.
 #[derive(Debug, PartialEq)]
 enum Outcome {
     Success,
@@ -48,10 +48,10 @@ fn exchange(p: &Provider) -> CodeExchange {
     }
 }
 
-/// Runs `resp` through `step` of `p` (the code exchange only exists for openai-codex, but its
+/// Runs `resp` through `request` of `p` (the code exchange only exists for openai-codex, but its
 /// reply rules are the same for any provider).
-fn run(step: RequestKind, p: &Provider, resp: &HttpResponse) -> Result<Outcome, Error> {
-    match step {
+fn run(request: RequestKind, p: &Provider, resp: &HttpResponse) -> Result<Outcome, Error> {
+    match request {
         RequestKind::DeviceAuthorization => {
             process_device_authorization(p, resp, NOW).map(|_| Outcome::Success)
         }
@@ -79,10 +79,10 @@ fn run(step: RequestKind, p: &Provider, resp: &HttpResponse) -> Result<Outcome, 
     }
 }
 
-/// A success body for `step` of `p`.
-fn success_body(step: RequestKind, p: &Provider) -> String {
+/// A success body for `request` of `p`.
+fn success_body(request: RequestKind, p: &Provider) -> String {
     let codex = p.kind() == oauth_device_flow::ProviderKind::OpenAiCodex;
-    match (step, codex) {
+    match (request, codex) {
         (RequestKind::DeviceAuthorization, true) => {
             format!(r#"{{"device_auth_id":"{DEVICE_CODE}","user_code":"{USER_CODE}"}}"#)
         }
@@ -99,11 +99,11 @@ fn success_body(step: RequestKind, p: &Provider) -> String {
 #[test]
 fn every_step_of_both_kinds_accepts_its_success_reply() {
     for p in providers() {
-        for step in STEPS {
+        for request in REQUESTS {
             assert_eq!(
-                run(step, &p, &reply(200, &success_body(step, &p))),
+                run(request, &p, &reply(200, &success_body(request, &p))),
                 Ok(Outcome::Success),
-                "{step:?} {:?}",
+                "{request:?} {:?}",
                 p.kind()
             );
         }
@@ -113,7 +113,7 @@ fn every_step_of_both_kinds_accepts_its_success_reply() {
 #[test]
 fn a_3xx_is_a_retryable_redirect_on_every_step_even_with_a_code_in_the_body() {
     for p in providers() {
-        for step in STEPS {
+        for request in REQUESTS {
             for status in [300, 301, 302, 303, 304, 307, 308, 399] {
                 for body in [
                     "",
@@ -121,13 +121,13 @@ fn a_3xx_is_a_retryable_redirect_on_every_step_even_with_a_code_in_the_body() {
                     r#"{"error":"authorization_pending"}"#,
                 ] {
                     expect_err(
-                        run(step, &p, &reply(status, body)),
+                        run(request, &p, &reply(status, body)),
                         want(ErrorCode::Redirect, true, Some(status)),
                     );
                 }
             }
             expect_err(
-                read_body_needed(step, 302, None),
+                read_body_needed(request, 302, None),
                 want(ErrorCode::Redirect, true, Some(302)),
             );
         }
@@ -142,13 +142,13 @@ fn a_body_over_64_kib_is_invalid_response_on_every_step_except_a_2xx_revocation(
     );
     assert!(oversized.len() > MAX_BODY_BYTES);
     for p in providers() {
-        for step in STEPS {
+        for request in REQUESTS {
             for status in [200, 400, 401, 403, 404, 503] {
-                if step == RequestKind::Revocation && status == 200 {
+                if request == RequestKind::Revocation && status == 200 {
                     continue;
                 }
                 expect_err(
-                    run(step, &p, &reply(status, &oversized)),
+                    run(request, &p, &reply(status, &oversized)),
                     want(ErrorCode::InvalidResponse, true, Some(status)),
                 );
             }
@@ -159,19 +159,19 @@ fn a_body_over_64_kib_is_invalid_response_on_every_step_except_a_2xx_revocation(
 #[test]
 fn a_body_of_exactly_64_kib_is_still_read() {
     for p in providers() {
-        for step in STEPS {
-            let body = success_body(step, &p);
+        for request in REQUESTS {
+            let body = success_body(request, &p);
             let padded = format!("{body}{}", " ".repeat(MAX_BODY_BYTES - body.len()));
             assert_eq!(padded.len(), MAX_BODY_BYTES);
             assert_eq!(
-                run(step, &p, &reply(200, &padded)),
+                run(request, &p, &reply(200, &padded)),
                 Ok(Outcome::Success),
-                "{step:?}"
+                "{request:?}"
             );
             let over = format!("{padded} ");
-            if step != RequestKind::Revocation {
+            if request != RequestKind::Revocation {
                 expect_err(
-                    run(step, &p, &reply(200, &over)),
+                    run(request, &p, &reply(200, &over)),
                     want(ErrorCode::InvalidResponse, true, Some(200)),
                 );
             }
@@ -204,14 +204,14 @@ fn the_64_kib_cap_counts_utf8_bytes_not_characters() {
 
 #[test]
 fn read_body_needed_refuses_an_announced_body_over_64_kib() {
-    for step in STEPS {
+    for request in REQUESTS {
         for status in [200, 400, 401, 503] {
-            if step == RequestKind::Revocation && status == 200 {
+            if request == RequestKind::Revocation && status == 200 {
                 continue;
             }
             for len in ["65537", " 65537 ", "1000000", "99999999999999999999999999"] {
                 expect_err(
-                    read_body_needed(step, status, Some(len)),
+                    read_body_needed(request, status, Some(len)),
                     want(ErrorCode::InvalidResponse, true, Some(status)),
                 );
             }
@@ -223,7 +223,7 @@ fn read_body_needed_refuses_an_announced_body_over_64_kib() {
                 Some(""),
                 Some("-5"),
             ] {
-                assert_eq!(read_body_needed(step, status, len), Ok(true), "{len:?}");
+                assert_eq!(read_body_needed(request, status, len), Ok(true), "{len:?}");
             }
         }
     }
@@ -232,7 +232,7 @@ fn read_body_needed_refuses_an_announced_body_over_64_kib() {
 #[test]
 fn statuses_the_protocol_does_not_use_are_invalid_response() {
     for p in providers() {
-        for step in STEPS {
+        for request in REQUESTS {
             for (status, body) in [
                 (100, String::new()),
                 (101, "{}".to_owned()),
@@ -243,11 +243,11 @@ fn statuses_the_protocol_does_not_use_are_invalid_response() {
                 (600, String::new()),
                 (999, r#"{"detail":"x"}"#.to_owned()),
             ] {
-                if step == RequestKind::Revocation && status == 204 {
+                if request == RequestKind::Revocation && status == 204 {
                     continue;
                 }
                 expect_err(
-                    run(step, &p, &reply(status, &body)),
+                    run(request, &p, &reply(status, &body)),
                     want(ErrorCode::InvalidResponse, true, Some(status)),
                 );
             }
@@ -258,19 +258,19 @@ fn statuses_the_protocol_does_not_use_are_invalid_response() {
 #[test]
 fn html_pages_are_invalid_response_below_500_and_server_error_from_500() {
     for p in providers() {
-        for step in STEPS {
+        for request in REQUESTS {
             for status in [200, 400, 403] {
-                if step == RequestKind::Revocation && status == 200 {
+                if request == RequestKind::Revocation && status == 200 {
                     continue;
                 }
                 expect_err(
-                    run(step, &p, &reply(status, &html_page())),
+                    run(request, &p, &reply(status, &html_page())),
                     want(ErrorCode::InvalidResponse, true, Some(status)),
                 );
             }
             for status in [500, 502, 503, 504, 429] {
                 expect_err(
-                    run(step, &p, &reply(status, &html_page())),
+                    run(request, &p, &reply(status, &html_page())),
                     want(ErrorCode::ServerError, true, Some(status)),
                 );
             }
@@ -281,7 +281,7 @@ fn html_pages_are_invalid_response_below_500_and_server_error_from_500() {
 #[test]
 fn malformed_json_is_invalid_response_on_every_step() {
     for p in providers() {
-        for step in STEPS {
+        for request in REQUESTS {
             for body in [
                 "{",
                 r#"{"error":"authorization_pending""#,
@@ -290,13 +290,13 @@ fn malformed_json_is_invalid_response_on_every_step() {
                 "NaN",
                 "\u{FEFF}{}",
             ] {
-                let status = if step == RequestKind::Revocation {
+                let status = if request == RequestKind::Revocation {
                     400
                 } else {
                     200
                 };
                 expect_err(
-                    run(step, &p, &reply(status, body)),
+                    run(request, &p, &reply(status, body)),
                     want(ErrorCode::InvalidResponse, true, Some(status)),
                 );
             }
@@ -306,10 +306,10 @@ fn malformed_json_is_invalid_response_on_every_step() {
 
 #[test]
 fn a_body_that_is_not_utf8_is_invalid_response() {
-    for step in STEPS {
+    for request in REQUESTS {
         let resp = HttpResponse::new(400, vec![0xff, 0xfe, b'{', b'}']);
         expect_err(
-            run(step, &codex(), &resp),
+            run(request, &codex(), &resp),
             want(ErrorCode::InvalidResponse, true, Some(400)),
         );
     }
@@ -318,9 +318,9 @@ fn a_body_that_is_not_utf8_is_invalid_response() {
 #[test]
 fn known_codes_decide_at_any_status_on_every_step() {
     for p in providers() {
-        for step in STEPS {
+        for request in REQUESTS {
             for status in [200, 400, 401, 403, 404, 428, 500, 503] {
-                if step == RequestKind::Revocation && (200..300).contains(&status) {
+                if request == RequestKind::Revocation && (200..300).contains(&status) {
                     continue;
                 }
                 for (server, code) in [
@@ -338,7 +338,7 @@ fn known_codes_decide_at_any_status_on_every_step() {
                 ] {
                     expect_err(
                         run(
-                            step,
+                            request,
                             &p,
                             &reply(status, &format!(r#"{{"error":"{server}"}}"#)),
                         ),
@@ -373,14 +373,14 @@ fn pending_and_slow_down_codes_only_mean_that_on_a_poll() {
                 Ok(Outcome::SlowDown)
             );
         }
-        for step in [
+        for request in [
             RequestKind::DeviceAuthorization,
             RequestKind::CodeExchange,
             RequestKind::Refresh,
             RequestKind::Revocation,
         ] {
             expect_err(
-                run(step, &p, &reply(400, r#"{"error":"slow_down"}"#)),
+                run(request, &p, &reply(400, r#"{"error":"slow_down"}"#)),
                 want(ErrorCode::OAuthError, false, Some(400)).server("slow_down"),
             );
         }
@@ -398,7 +398,7 @@ fn polling_answers_to_any_other_request_are_errors() {
         RequestKind::Revocation,
     ];
     for p in providers() {
-        for step in not_polls {
+        for request in not_polls {
             for (body, code) in [
                 (
                     r#"{"error":"authorization_pending"}"#,
@@ -411,13 +411,13 @@ fn polling_answers_to_any_other_request_are_errors() {
                 (r#"{"error":"slow_down"}"#, "slow_down"),
             ] {
                 expect_err(
-                    run(step, &p, &reply(400, body)),
+                    run(request, &p, &reply(400, body)),
                     want(ErrorCode::OAuthError, false, Some(400)).server(code),
                 );
                 // A 2xx revocation succeeds whatever its body; the others need their fields.
-                if step != RequestKind::Revocation {
+                if request != RequestKind::Revocation {
                     expect_err(
-                        run(step, &p, &reply(200, body)),
+                        run(request, &p, &reply(200, body)),
                         want(ErrorCode::OAuthError, false, Some(200)).server(code),
                     );
                 }
@@ -425,14 +425,14 @@ fn polling_answers_to_any_other_request_are_errors() {
         }
     }
     let codex = codex();
-    for step in [
+    for request in [
         RequestKind::CodeExchange,
         RequestKind::Refresh,
         RequestKind::Revocation,
     ] {
         for (status, body) in [(403, ""), (403, "{}"), (404, ""), (404, "{}")] {
             expect_err(
-                run(step, &codex, &reply(status, body)),
+                run(request, &codex, &reply(status, body)),
                 want(ErrorCode::InvalidResponse, true, Some(status)),
             );
         }
@@ -483,16 +483,16 @@ fn duplicate_error_keys_last_one_wins() {
 #[test]
 fn other_codes_on_4xx_are_oauth_error_and_on_5xx_server_error_with_the_code() {
     for p in providers() {
-        for step in STEPS {
+        for request in REQUESTS {
             for status in [400, 401, 403, 404, 409, 422] {
                 let got = run(
-                    step,
+                    request,
                     &p,
                     &reply(status, r#"{"error":{"code":"Some_Other.Code-9"}}"#),
                 );
                 // Rule 3 (the openai-codex user-code 404) comes first.
                 if status == 404
-                    && step == RequestKind::DeviceAuthorization
+                    && request == RequestKind::DeviceAuthorization
                     && p.kind() == oauth_device_flow::ProviderKind::OpenAiCodex
                 {
                     expect_err(got, want(ErrorCode::DeviceFlowDisabled, false, Some(404)));
@@ -506,7 +506,7 @@ fn other_codes_on_4xx_are_oauth_error_and_on_5xx_server_error_with_the_code() {
             for status in [429, 500, 599] {
                 expect_err(
                     run(
-                        step,
+                        request,
                         &p,
                         &reply_after(status, r#"{"error":"overloaded"}"#, "1"),
                     ),
