@@ -5,8 +5,9 @@
 use crate::error::Error;
 
 /// The largest time a JS `Date` can hold (epoch milliseconds).
-pub const MAX_TIME_MS: f64 = 8.64e15;
+pub(crate) const MAX_TIME_MS: f64 = 8.64e15;
 
+#[cfg_attr(not(feature = "internals"), allow(unreachable_pub))] // for the tests and fuzz targets
 pub fn check_reading(reading: f64) -> Result<f64, Error> {
     if reading.is_finite() && (0.0..=MAX_TIME_MS).contains(&reading) {
         Ok(reading)

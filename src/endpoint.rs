@@ -9,6 +9,7 @@
 use crate::error::{Error, ErrorCode};
 
 /// Checks one endpoint URL; `name` is the field it came from, for the message.
+#[cfg_attr(not(feature = "internals"), allow(unreachable_pub))] // for the tests and fuzz targets
 pub fn check_endpoint(name: &str, url: &str) -> Result<(), Error> {
     let bad = |why: &str| Error::invalid_config(format!("{name} is not a usable URL: {why}"));
     if url.is_empty() {

@@ -193,7 +193,7 @@ impl Error {
 
 /// Lowercased, characters other than `[a-z0-9_.-]` removed, at most 64 characters; `None` when
 /// nothing is left.
-pub fn sanitize_server_code(raw: &str) -> Option<String> {
+pub(crate) fn sanitize_server_code(raw: &str) -> Option<String> {
     let cleaned: String = raw
         .to_ascii_lowercase()
         .chars()

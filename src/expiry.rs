@@ -36,7 +36,7 @@ pub fn is_access_token_expired(
 /// The rule itself, for a known `expiresAt`. `None` when the clock reading or the skew is
 /// unusable ([`is_access_token_expired`] says why). Builds no error: the per-request check of the
 /// WebAssembly adapter calls it with plain numbers.
-pub fn is_expired_at(expires_at: f64, now: f64, skew_ms: f64) -> Option<bool> {
+pub(crate) fn is_expired_at(expires_at: f64, now: f64, skew_ms: f64) -> Option<bool> {
     let usable = now.is_finite() && (0.0..=crate::clock::MAX_TIME_MS).contains(&now);
     (usable && skew_ms.is_finite()).then_some(now + skew_ms >= expires_at)
 }

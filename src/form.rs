@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 /// One name or value, form-encoded.
-pub fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
@@ -22,7 +22,7 @@ pub fn encode(s: &str) -> String {
 }
 
 /// `name=value&...` in the given order.
-pub fn body(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn body(pairs: &[(&str, &str)]) -> String {
     let mut out = String::new();
     for (i, (k, v)) in pairs.iter().enumerate() {
         if i > 0 {

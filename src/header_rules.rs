@@ -46,7 +46,7 @@ const FORBIDDEN: [&str; 24] = [
 const FORBIDDEN_PREFIXES: [&str; 2] = ["proxy-", "sec-"];
 
 /// Checks `provider.headers` (names and values already within their length caps).
-pub fn check_headers(headers: &[(String, String)]) -> Result<(), Error> {
+pub(crate) fn check_headers(headers: &[(String, String)]) -> Result<(), Error> {
     for (i, (name, value)) in headers.iter().enumerate() {
         let lower = name.to_ascii_lowercase();
         if RESERVED.contains(&lower.as_str()) {

@@ -75,14 +75,14 @@ pub struct HttpResponse {
     /// The body as the host's `JSON.parse` read it, when the WebAssembly adapter read it so
     /// (then `body` is empty): the text never has to be copied into the module.
     #[cfg(target_arch = "wasm32")]
-    pub parsed: Option<ParsedBody>,
+    pub(crate) parsed: Option<ParsedBody>,
 }
 
 /// A reply body read in the host (WebAssembly build): whether its text is blank (JS `trim()`),
 /// and its JSON value, `None` when `JSON.parse` refused it or it nests too deeply.
 #[cfg(target_arch = "wasm32")]
 #[derive(Clone, Debug, PartialEq)]
-pub struct ParsedBody {
+pub(crate) struct ParsedBody {
     pub blank: bool,
     pub json: Option<crate::json::Value>,
 }
@@ -174,6 +174,7 @@ pub(crate) fn too_large(status: u16) -> Error {
 }
 
 /// `Retry-After` as milliseconds from `now`: delay-seconds, or an HTTP date (a past date is 0).
+#[cfg_attr(not(feature = "internals"), allow(unreachable_pub))] // for the tests and fuzz targets
 pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<f64> {
     let v = js_trim(value);
     if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {

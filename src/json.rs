@@ -124,7 +124,7 @@ pub fn parse(bytes: &[u8]) -> Option<Value> {
 /// guard `JSON.parse` lacks). Deeper input is refused as a whole. The host's `JSON.parse` is held
 /// to it by the WebAssembly adapter; natively serde_json's own limit applies.
 #[cfg(target_arch = "wasm32")]
-pub const MAX_DEPTH: usize = 127;
+pub(crate) const MAX_DEPTH: usize = 127;
 
 /// Rewrites what `JSON.parse` accepts but serde_json refuses, or `None` when there is none:
 /// a number beyond `f64` (JS reads `1e999` as `Infinity`, which every reader of this crate
@@ -303,6 +303,7 @@ impl<'de> Deserialize<'de> for Value {
 }
 
 /// JavaScript's `\s` (what `String.prototype.trim` and the regex class remove).
+#[cfg_attr(not(feature = "internals"), allow(unreachable_pub))] // for the tests and fuzz targets
 pub fn is_js_whitespace(c: char) -> bool {
     matches!(
         c,
@@ -317,12 +318,13 @@ pub fn is_js_whitespace(c: char) -> bool {
     )
 }
 
-pub fn js_trim(s: &str) -> &str {
+pub(crate) fn js_trim(s: &str) -> &str {
     s.trim_matches(is_js_whitespace)
 }
 
 /// A number field as servers send it: a JSON number, or a string matching
 /// `^\s*[0-9]+(\.[0-9]+)?\s*$`. Anything else (negative strings, exponents, `NaN`) is `None`.
+#[cfg_attr(not(feature = "internals"), allow(unreachable_pub))] // for the tests and fuzz targets
 pub fn number_like(value: &Value) -> Option<f64> {
     match value {
         Value::Number(n) if n.is_finite() => Some(*n),
@@ -353,7 +355,7 @@ const POW10: [f64; 23] = [
 /// server sends for an interval or a lifetime, may differ from `Number()` in the last place.
 /// Written out rather than `str::parse::<f64>` because that parser's tables alone are a tenth of
 /// the WebAssembly module.
-pub fn decimal(int: &str, frac: &str) -> f64 {
+pub(crate) fn decimal(int: &str, frac: &str) -> f64 {
     let int = int.trim_start_matches('0');
     let frac = frac.trim_end_matches('0');
     // The host reads long ones exactly as `Number()` does (no float parser linked here).
@@ -387,7 +389,7 @@ pub fn decimal(int: &str, frac: &str) -> f64 {
 /// k bits has exactly k decimal digits), which avoids linking Rust's shortest-float formatter
 /// (another tenth of the module). Non-finite values, which no caller passes, become `null`;
 /// magnitudes of 2^64 and more (never produced either) saturate.
-pub fn write_number(out: &mut String, value: f64) {
+pub(crate) fn write_number(out: &mut String, value: f64) {
     if !value.is_finite() {
         out.push_str("null");
         return;
@@ -431,6 +433,7 @@ pub fn write_number(out: &mut String, value: f64) {
 }
 
 /// Appends `s` as a JSON string literal, escaped exactly as `JSON.stringify` does.
+#[cfg_attr(not(feature = "internals"), allow(unreachable_pub))] // for the tests and fuzz targets
 pub fn write_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
@@ -452,7 +455,7 @@ pub fn write_string(out: &mut String, s: &str) {
 }
 
 /// Builds one compact JSON object, members in the order they are added.
-pub struct ObjectWriter {
+pub(crate) struct ObjectWriter {
     buf: String,
 }
 
@@ -463,7 +466,7 @@ impl Default for ObjectWriter {
 }
 
 impl ObjectWriter {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         ObjectWriter {
             buf: String::from("{"),
         }
@@ -477,13 +480,13 @@ impl ObjectWriter {
         self.buf.push(':');
     }
 
-    pub fn string(mut self, key: &str, value: &str) -> Self {
+    pub(crate) fn string(mut self, key: &str, value: &str) -> Self {
         self.key(key);
         write_string(&mut self.buf, value);
         self
     }
 
-    pub fn opt_string(self, key: &str, value: Option<&str>) -> Self {
+    pub(crate) fn opt_string(self, key: &str, value: Option<&str>) -> Self {
         match value {
             Some(v) => self.string(key, v),
             None => self,
@@ -491,33 +494,33 @@ impl ObjectWriter {
     }
 
     /// A finite number (callers never pass NaN or infinities; they would be written as `null`).
-    pub fn number(mut self, key: &str, value: f64) -> Self {
+    pub(crate) fn number(mut self, key: &str, value: f64) -> Self {
         self.key(key);
         write_number(&mut self.buf, value);
         self
     }
 
-    pub fn opt_number(self, key: &str, value: Option<f64>) -> Self {
+    pub(crate) fn opt_number(self, key: &str, value: Option<f64>) -> Self {
         match value {
             Some(v) => self.number(key, v),
             None => self,
         }
     }
 
-    pub fn boolean(mut self, key: &str, value: bool) -> Self {
+    pub(crate) fn boolean(mut self, key: &str, value: bool) -> Self {
         self.key(key);
         self.buf.push_str(if value { "true" } else { "false" });
         self
     }
 
     /// A member whose value is already JSON text.
-    pub fn raw(mut self, key: &str, json: &str) -> Self {
+    pub(crate) fn raw(mut self, key: &str, json: &str) -> Self {
         self.key(key);
         self.buf.push_str(json);
         self
     }
 
-    pub fn finish(mut self) -> String {
+    pub(crate) fn finish(mut self) -> String {
         self.buf.push('}');
         self.buf
     }

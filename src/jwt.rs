@@ -17,6 +17,7 @@ const URL_SAFE_ANY_PADDING: GeneralPurpose = GeneralPurpose::new(
 
 /// The payload of a compact JWS, if it is one. A token longer than any reply could carry
 /// ([`crate::limits::MAX_TOKEN_LEN`]) has none.
+#[cfg_attr(not(feature = "internals"), allow(unreachable_pub))] // for the tests and fuzz targets
 pub fn payload(token: &str) -> Option<Value> {
     if crate::limits::check_len("token", token, crate::limits::MAX_TOKEN_LEN).is_err() {
         return None;
@@ -31,6 +32,7 @@ pub fn payload(token: &str) -> Option<Value> {
 }
 
 /// `exp` of a JWT, in epoch milliseconds (a JSON number within the range of a JS date only).
+#[cfg_attr(not(feature = "internals"), allow(unreachable_pub))] // for the tests and fuzz targets
 pub fn expires_at(token: &str) -> Option<f64> {
     payload(token)?
         .get("exp")

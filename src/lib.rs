@@ -35,7 +35,7 @@
 //! dev-dependency and `fuzz/Cargo.toml` enables it, so no build a host makes turns it on. It is
 //! not part of the API and carries no compatibility promise.
 
-#![cfg_attr(not(feature = "internals"), warn(missing_docs))]
+#![cfg_attr(not(feature = "internals"), warn(missing_docs, unreachable_pub))]
 
 /// Declares modules that are public only with the `internals` feature (see the crate doc).
 macro_rules! modules {

@@ -10,37 +10,37 @@
 use crate::error::Error;
 
 /// Every endpoint URL, the issuer and a reply's `verification_uri`.
-pub const MAX_URL_LEN: usize = 2048;
+pub(crate) const MAX_URL_LEN: usize = 2048;
 /// `clientId`.
-pub const MAX_CLIENT_ID_LEN: usize = 512;
+pub(crate) const MAX_CLIENT_ID_LEN: usize = 512;
 /// `scope` and `clientSecret`.
-pub const MAX_SCOPE_LEN: usize = 4096;
-pub const MAX_CLIENT_SECRET_LEN: usize = 4096;
+pub(crate) const MAX_SCOPE_LEN: usize = 4096;
+pub(crate) const MAX_CLIENT_SECRET_LEN: usize = 4096;
 /// Names of `headers` and `extraParams` members.
-pub const MAX_NAME_LEN: usize = 256;
+pub(crate) const MAX_NAME_LEN: usize = 256;
 /// Values of `headers` and `extraParams` members.
-pub const MAX_VALUE_LEN: usize = 4096;
+pub(crate) const MAX_VALUE_LEN: usize = 4096;
 /// Members of `headers`, and of `extraParams`.
-pub const MAX_ENTRIES: usize = 32;
+pub(crate) const MAX_ENTRIES: usize = 32;
 /// All of `headers` together (names and values): servers refuse larger request headers
 /// (Node's HTTP server answers 431 above 16 KiB, nginx's default buffers hold 8 KiB).
-pub const MAX_HEADERS_TOTAL_LEN: usize = 8192;
+pub(crate) const MAX_HEADERS_TOTAL_LEN: usize = 8192;
 /// Each string of a token set or a `DeviceCode` handed back, and a token to revoke: the largest
 /// reply body, so nothing the module returned is ever refused.
-pub const MAX_TOKEN_LEN: usize = 65_536;
+pub(crate) const MAX_TOKEN_LEN: usize = 65_536;
 /// The JSON text of one object argument (provider, options, tokens, code). A provider within
 /// the field caps stays far below it even with every character escaped; the wasm adapter refuses
 /// a larger text before copying it into the module.
 #[cfg(target_arch = "wasm32")]
-pub const MAX_ARGUMENT_JSON_LEN: usize = 2 * 1024 * 1024;
+pub(crate) const MAX_ARGUMENT_JSON_LEN: usize = 2 * 1024 * 1024;
 
 /// The length of `s` in UTF-16 code units (JavaScript's `string.length`).
-pub fn js_length(s: &str) -> usize {
+pub(crate) fn js_length(s: &str) -> usize {
     s.encode_utf16().count()
 }
 
 /// `invalid_config` naming `what` and its cap when `s` is longer than `cap` units.
-pub fn check_len(what: &str, s: &str, cap: usize) -> Result<(), Error> {
+pub(crate) fn check_len(what: &str, s: &str, cap: usize) -> Result<(), Error> {
     // A UTF-8 string has at least as many bytes as UTF-16 units: a short one needs no count.
     if s.len() <= cap || js_length(s) <= cap {
         return Ok(());
@@ -49,7 +49,7 @@ pub fn check_len(what: &str, s: &str, cap: usize) -> Result<(), Error> {
 }
 
 /// The error for an input longer than its cap (the value itself is never quoted).
-pub fn too_long(what: &str, cap: usize) -> Error {
+pub(crate) fn too_long(what: &str, cap: usize) -> Error {
     Error::invalid_config(format!(
         "{what} is too long: at most {cap} characters are accepted"
     ))

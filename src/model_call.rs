@@ -12,12 +12,12 @@ use crate::endpoint::check_endpoint;
 use crate::error::Error;
 
 /// Where the Codex backend lives (the `/responses` and `/models` routes are under it).
-pub const CODEX_BASE_URL: &str = "https://chatgpt.com/backend-api/codex";
+pub(crate) const CODEX_BASE_URL: &str = "https://chatgpt.com/backend-api/codex";
 
 /// The backend base URL a model call uses: the default, or the host's, checked like every other
 /// endpoint (`https:`, or `http:` to loopback only) and without a query or fragment. Trailing
 /// slashes are dropped so that `{base}/responses` is well formed.
-pub fn codex_base_url(url: Option<&str>) -> Result<String, Error> {
+pub(crate) fn codex_base_url(url: Option<&str>) -> Result<String, Error> {
     let url = url.unwrap_or(CODEX_BASE_URL);
     check_endpoint("baseUrl", url)?;
     if url.contains(['?', '#']) {
@@ -30,7 +30,7 @@ pub fn codex_base_url(url: Option<&str>) -> Result<String, Error> {
 
 /// How the request body can be sent again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BodyKind {
+pub(crate) enum BodyKind {
     /// No body.
     Empty,
     /// Bytes held in memory (a string, a buffer, a Blob, form data): sendable again.
@@ -40,7 +40,7 @@ pub enum BodyKind {
 }
 
 impl BodyKind {
-    pub fn parse(s: &str) -> Option<BodyKind> {
+    pub(crate) fn parse(s: &str) -> Option<BodyKind> {
         match s {
             "empty" => Some(BodyKind::Empty),
             "replayable" => Some(BodyKind::Replayable),
@@ -52,7 +52,7 @@ impl BodyKind {
 
 /// What is known about the send that got the answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Attempt {
+pub(crate) struct Attempt {
     /// This send was already the retry after a refresh.
     pub retried: bool,
     pub body: BodyKind,
@@ -62,7 +62,7 @@ pub struct Attempt {
 
 /// What to do with the backend's answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AfterReply {
+pub(crate) enum AfterReply {
     /// Hand the answer to the caller untouched.
     Return,
     /// Hand it over untouched, and mark the access token that was sent as rejected, so that the
@@ -74,7 +74,7 @@ pub enum AfterReply {
 }
 
 impl AfterReply {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             AfterReply::Return => "return",
             AfterReply::ReturnAndInvalidate => "invalidate",
@@ -85,7 +85,7 @@ impl AfterReply {
 
 /// The one place that decides about a backend answer. Only `401` concerns the token: anything else
 /// (a 429 usage limit, a 403 challenge page, a 5xx) is the caller's to see as it is.
-pub fn after_reply(status: u16, attempt: Attempt) -> AfterReply {
+pub(crate) fn after_reply(status: u16, attempt: Attempt) -> AfterReply {
     if status != 401 {
         return AfterReply::Return;
     }

@@ -16,21 +16,21 @@ use crate::provider::ProviderKind;
 use crate::tokens::Tokens;
 
 /// Codex refreshes when the access token expires within five minutes; we do the same.
-pub const OPENAI_CODEX_SKEW_MS: f64 = 300_000.0;
+pub(crate) const OPENAI_CODEX_SKEW_MS: f64 = 300_000.0;
 /// The refresh request's default timeout: one hung request must not block every waiting caller.
-pub const DEFAULT_REFRESH_TIMEOUT_MS: f64 = 30_000.0;
+pub(crate) const DEFAULT_REFRESH_TIMEOUT_MS: f64 = 30_000.0;
 /// The default bound on each store call (`load`, `save`, `replace`, and `lock`'s wait before and
 /// after the session's function): longer than the file store's 40 s lock wait, so a store's own
 /// bound ends a wait first and this one only ends calls that would never settle.
-pub const DEFAULT_STORE_TIMEOUT_MS: f64 = 60_000.0;
+pub(crate) const DEFAULT_STORE_TIMEOUT_MS: f64 = 60_000.0;
 /// After a refresh request that got no answer, the same refresh token is not sent again for
 /// `min(timeoutMs, this)`. Short on purpose: if the first request never reached the server, a
 /// retry is the only way to keep the login, and waiting longer only lets a slow first request
 /// win the race.
-pub const LOST_ANSWER_BACKOFF_MAX_MS: f64 = 5_000.0;
+pub(crate) const LOST_ANSWER_BACKOFF_MAX_MS: f64 = 5_000.0;
 
 /// The skew a session uses when the host gives none.
-pub fn default_skew_ms(kind: ProviderKind) -> f64 {
+pub(crate) fn default_skew_ms(kind: ProviderKind) -> f64 {
     match kind {
         ProviderKind::OpenAiCodex => OPENAI_CODEX_SKEW_MS,
         ProviderKind::Rfc8628 => DEFAULT_SKEW_MS,
@@ -39,7 +39,7 @@ pub fn default_skew_ms(kind: ProviderKind) -> f64 {
 
 /// A session's settings after defaults and validation.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct SessionConfig {
+pub(crate) struct SessionConfig {
     pub kind: ProviderKind,
     pub skew_ms: f64,
     pub timeout_ms: f64,
@@ -47,7 +47,7 @@ pub struct SessionConfig {
 }
 
 impl SessionConfig {
-    pub fn new(
+    pub(crate) fn new(
         kind: ProviderKind,
         skew_ms: Option<f64>,
         timeout_ms: Option<f64>,
@@ -93,7 +93,7 @@ impl SessionConfig {
 /// Whether a refresh failure means the refresh token can never work again, so that only a new
 /// sign-in helps. These are the server's verdicts on the grant; transport trouble, redirects,
 /// odd replies, aborts and configuration errors say nothing about the token and are not.
-pub fn refresh_token_is_dead(code: ErrorCode) -> bool {
+pub(crate) fn refresh_token_is_dead(code: ErrorCode) -> bool {
     matches!(
         code,
         ErrorCode::InvalidGrant
@@ -108,7 +108,7 @@ pub fn refresh_token_is_dead(code: ErrorCode) -> bool {
 
 /// The `reauth_required` error a dead refresh token turns into (the caller attaches the refresh
 /// error as `cause`); `None` when the failure passes through as it is.
-pub fn reauth_after(cause: ErrorCode) -> Option<Error> {
+pub(crate) fn reauth_after(cause: ErrorCode) -> Option<Error> {
     refresh_token_is_dead(cause).then(|| {
         Error::new(
             ErrorCode::ReauthRequired,
@@ -122,7 +122,7 @@ pub fn reauth_after(cause: ErrorCode) -> Option<Error> {
 
 /// What the session saw of the refresh request before it failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RequestFate {
+pub(crate) enum RequestFate {
     /// `fetch` was never called (validation, a bad clock, ...).
     NotSent,
     /// `fetch` rejected with a transport error that proves no request left (connection refused,
@@ -134,7 +134,7 @@ pub enum RequestFate {
 
 /// Transport error codes (Node's `error.cause.code`) that prove the request never reached the
 /// server: the connection or the TLS handshake failed before a byte of the request was sent.
-pub fn request_never_left(transport_code: &str) -> bool {
+pub(crate) fn request_never_left(transport_code: &str) -> bool {
     matches!(
         transport_code,
         "ECONNREFUSED"
@@ -152,7 +152,7 @@ pub fn request_never_left(transport_code: &str) -> bool {
 
 /// A failed refresh as the session saw it.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RefreshFailure {
+pub(crate) struct RefreshFailure {
     pub code: ErrorCode,
     /// The reply's HTTP status, when there was one.
     pub status: Option<u16>,
@@ -163,7 +163,7 @@ pub struct RefreshFailure {
 
 /// What the session does after a failed refresh.
 #[derive(Clone, Debug, PartialEq)]
-pub enum AfterRefreshFailure {
+pub(crate) enum AfterRefreshFailure {
     /// The refresh token is dead: reject with this `reauth_required` error (the refresh error
     /// as its `cause`) and latch.
     Latch(Error),
@@ -183,7 +183,7 @@ pub enum AfterRefreshFailure {
 /// the absence of an answer (`network_error`: a timeout or a broken connection), an answer
 /// nobody can read (`invalid_response`), or a gateway that lost the server's answer (502, 504).
 /// A server's own refusal (4xx, 500, 503, 429) or a redirect says the refresh did not happen.
-pub fn answer_lost(f: &RefreshFailure) -> bool {
+pub(crate) fn answer_lost(f: &RefreshFailure) -> bool {
     f.fate == RequestFate::Sent
         && match f.code {
             ErrorCode::NetworkError | ErrorCode::InvalidResponse => true,
@@ -193,12 +193,12 @@ pub fn answer_lost(f: &RefreshFailure) -> bool {
 }
 
 /// How long the same refresh token is held back after a request that got no answer.
-pub fn lost_answer_backoff_ms(timeout_ms: f64) -> f64 {
+pub(crate) fn lost_answer_backoff_ms(timeout_ms: f64) -> f64 {
     timeout_ms.min(LOST_ANSWER_BACKOFF_MAX_MS)
 }
 
 /// Latch, hold the refresh token back, or pass the error through.
-pub fn after_refresh_failure(f: &RefreshFailure, now: f64, timeout_ms: f64) -> AfterRefreshFailure {
+pub(crate) fn after_refresh_failure(f: &RefreshFailure, now: f64, timeout_ms: f64) -> AfterRefreshFailure {
     if let Some(reauth) = reauth_after(f.code) {
         if !f.resent_after_lost_answer {
             return AfterRefreshFailure::Latch(reauth);
@@ -223,7 +223,7 @@ pub fn after_refresh_failure(f: &RefreshFailure, now: f64, timeout_ms: f64) -> A
 }
 
 /// The refresh token is held back after a lost answer: the call rejects without a request.
-pub fn held_back_after_lost_answer(wait_ms: f64) -> Error {
+pub(crate) fn held_back_after_lost_answer(wait_ms: f64) -> Error {
     Error::new(
         ErrorCode::NetworkError,
         format!(
@@ -237,7 +237,7 @@ pub fn held_back_after_lost_answer(wait_ms: f64) -> Error {
 }
 
 /// No tokens in the store: nobody has signed in (or the host signed out).
-pub fn no_tokens() -> Error {
+pub(crate) fn no_tokens() -> Error {
     Error::new(
         ErrorCode::ReauthRequired,
         "The token store holds no tokens: sign in first.",
@@ -245,7 +245,7 @@ pub fn no_tokens() -> Error {
 }
 
 /// The access token must be replaced and there is nothing to refresh it with.
-pub fn no_refresh_token() -> Error {
+pub(crate) fn no_refresh_token() -> Error {
     Error::new(
         ErrorCode::ReauthRequired,
         "The access token has expired or was rejected and the stored tokens have no refresh \
@@ -255,7 +255,7 @@ pub fn no_refresh_token() -> Error {
 
 /// Which token set a decision is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     /// What the store just returned.
     Stored,
     /// What the session holds in memory (the store returned a stale copy).
@@ -263,7 +263,7 @@ pub enum Source {
 }
 
 impl Source {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Source::Stored => "stored",
             Source::Held => "held",
@@ -273,7 +273,7 @@ impl Source {
 
 /// What the session does with the tokens at hand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SessionDecision {
+pub(crate) enum SessionDecision {
     /// Hand out this token set's access token (adopting it when it is the stored one).
     Use(Source),
     /// Spend this token set's refresh token.
@@ -285,7 +285,7 @@ pub enum SessionDecision {
 
 /// What the session knows when it decides, right after reading the store.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct SessionView<'a> {
+pub(crate) struct SessionView<'a> {
     /// What `store.load()` returned (`None`: no tokens).
     pub stored: Option<&'a Tokens>,
     /// The tokens in memory.
@@ -302,14 +302,14 @@ pub struct SessionView<'a> {
 
 /// A refresh token held back after a request that got no answer.
 #[derive(Clone, Copy, Debug)]
-pub struct HeldBack<'a> {
+pub(crate) struct HeldBack<'a> {
     pub refresh_token: &'a str,
     /// Epoch ms; from then on the token may be sent again.
     pub retry_at: f64,
 }
 
 /// Two token sets are "the same" for the session when their access and refresh tokens match.
-pub fn same_tokens(a: &Tokens, b: &Tokens) -> bool {
+pub(crate) fn same_tokens(a: &Tokens, b: &Tokens) -> bool {
     a.access_token == b.access_token && a.refresh_token == b.refresh_token
 }
 
@@ -319,7 +319,7 @@ pub fn same_tokens(a: &Tokens, b: &Tokens) -> bool {
 /// A refresh token whose last request got no answer is not sent again before its `retry_at`
 /// (`network_error` with `retry_after_ms`, no request); tokens the store holds instead of it
 /// are used or refreshed as usual.
-pub fn decide(view: &SessionView<'_>, now: f64, skew_ms: f64) -> Result<SessionDecision, Error> {
+pub(crate) fn decide(view: &SessionView<'_>, now: f64, skew_ms: f64) -> Result<SessionDecision, Error> {
     let stored = match (view.stored, view.latched) {
         (Some(s), Some(l)) if same_tokens(s, l) => return Ok(SessionDecision::Latched),
         (None, Some(_)) => return Ok(SessionDecision::Latched),
@@ -357,7 +357,7 @@ pub fn decide(view: &SessionView<'_>, now: f64, skew_ms: f64) -> Result<SessionD
 /// The headers an API request carries: openai-codex -> `Authorization` and (when the tokens
 /// name one) `ChatGPT-Account-ID`; rfc8628 -> `Authorization: Bearer`, for Bearer tokens only
 /// (a sender-constrained type such as DPoP needs a proof this module does not make).
-pub fn auth_headers(kind: ProviderKind, tokens: &Tokens) -> Result<Vec<(String, String)>, Error> {
+pub(crate) fn auth_headers(kind: ProviderKind, tokens: &Tokens) -> Result<Vec<(String, String)>, Error> {
     match kind {
         ProviderKind::OpenAiCodex => codex_auth_headers(tokens),
         ProviderKind::Rfc8628 => {

@@ -13,7 +13,7 @@ use crate::tokens::Tokens;
 
 /// The store call that failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StoreCall {
+pub(crate) enum StoreCall {
     Load,
     Save,
     Lock,
@@ -24,7 +24,7 @@ pub enum StoreCall {
 }
 
 impl StoreCall {
-    pub fn parse(s: &str) -> Option<StoreCall> {
+    pub(crate) fn parse(s: &str) -> Option<StoreCall> {
         match s {
             "load" => Some(StoreCall::Load),
             "save" => Some(StoreCall::Save),
@@ -47,7 +47,7 @@ impl StoreCall {
 
 /// How the store call went wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StoreFault {
+pub(crate) enum StoreFault {
     /// It rejected (or threw): the store could not be reached or written.
     Failed,
     /// It rejected with an error that says retrying cannot help (`retryable: false`: a damaged
@@ -58,7 +58,7 @@ pub enum StoreFault {
 }
 
 impl StoreFault {
-    pub fn parse(s: &str) -> Option<StoreFault> {
+    pub(crate) fn parse(s: &str) -> Option<StoreFault> {
         match s {
             "failed" => Some(StoreFault::Failed),
             "unusable" => Some(StoreFault::Unusable),
@@ -71,7 +71,7 @@ impl StoreFault {
 /// A `storage_error` with its own `retryable` (the code alone says retryable; a store that says
 /// its contents are unusable makes it not retryable).
 #[derive(Clone, Debug, PartialEq)]
-pub struct StoreFailure {
+pub(crate) struct StoreFailure {
     pub error: Error,
     pub retryable: bool,
 }
@@ -79,7 +79,7 @@ pub struct StoreFailure {
 
 /// The session's error for a failed store call. The store's own error is not quoted: it may
 /// carry the tokens it failed to write.
-pub fn store_failure(call: StoreCall, fault: StoreFault, store_timeout_ms: f64) -> StoreFailure {
+pub(crate) fn store_failure(call: StoreCall, fault: StoreFault, store_timeout_ms: f64) -> StoreFailure {
     let name = call.name();
     let message = match (call, fault) {
         (StoreCall::LockSkipped, _) => {
@@ -128,7 +128,7 @@ fn after(call: StoreCall) -> &'static str {
 /// What the session does after `save(next, previous)` resolved `false` (dropped), given what
 /// the store holds when read again.
 #[derive(Clone, Debug, PartialEq)]
-pub enum DroppedSave {
+pub(crate) enum DroppedSave {
     /// The store holds `next` after all: count the save as written.
     Written,
     /// The store holds other tokens (a newer sign-in, or a holder that won): discard `next` and
@@ -144,7 +144,7 @@ pub enum DroppedSave {
 
 
 /// A dropped save is never reported as success: the session adopts what the store holds.
-pub fn after_dropped_save(
+pub(crate) fn after_dropped_save(
     stored: Option<&Tokens>,
     next: &Tokens,
     previous: &Tokens,
@@ -176,7 +176,7 @@ fn holds_spent(stored: &Tokens, next: &Tokens, previous: &Tokens) -> bool {
 
 /// The store was emptied (a sign-out) while the session refreshed: the refreshed tokens are
 /// discarded, never saved behind the sign-out's back.
-pub fn signed_out_during_refresh() -> Error {
+pub(crate) fn signed_out_during_refresh() -> Error {
     Error::new(
         ErrorCode::ReauthRequired,
         "The token store was emptied (signed out) while the session refreshed; the refreshed \

@@ -2,6 +2,11 @@
 //! its arguments, drives the core's request/process pairs through the host's `fetch` and clock,
 //! and turns the outcome into a JS value or an `OAuthDeviceFlowError`. No protocol decision is
 //! made here.
+//!
+//! The exports are `pub` because wasm-bindgen wants them so; they are public to JavaScript
+//! (`pkg/`), not to Rust: the module is private unless the `internals` feature is on.
+
+#![allow(unreachable_pub)]
 
 mod exec;
 /// The operation driver's exports, which tests/wasm.rs steps by hand.
