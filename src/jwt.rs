@@ -41,7 +41,7 @@ pub fn expires_at(token: &str) -> Option<f64> {
         .filter(|ms| (0.0..=crate::clock::MAX_TIME_MS).contains(ms))
 }
 
-/// The claims a host reads from the tokens (the drop-in.s `TokenClaims`, docs/behaviour.md "Types").
+/// The claims a host reads from the tokens (the drop-in's `TokenClaims`, docs/behaviour.md "Types").
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TokenClaims {
     /// The ChatGPT account (`chatgpt_account_id`).

@@ -54,7 +54,7 @@ pub enum ClientAuth {
     ClientSecretBasic,
 }
 
-/// The drop-in.s `OAuthProvider` (docs/behaviour.md, "Types"), as the factories return it.
+/// The drop-in's `OAuthProvider` (docs/behaviour.md, "Types"), as the factories return it.
 #[derive(Serialize, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct OAuthProvider {
@@ -133,7 +133,7 @@ impl From<ProviderKind> for Kind {
     }
 }
 
-/// The drop-in.s `DeviceCode` (docs/behaviour.md, "Types").
+/// The drop-in's `DeviceCode` (docs/behaviour.md, "Types").
 #[derive(Serialize, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceCode {
@@ -160,7 +160,7 @@ impl From<&crate::device_code::DeviceCode> for DeviceCode {
     }
 }
 
-/// The drop-in.s `OAuthTokens` (docs/behaviour.md, "Types").
+/// The drop-in's `OAuthTokens` (docs/behaviour.md, "Types").
 #[derive(Serialize, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct OAuthTokens {
@@ -193,7 +193,7 @@ impl From<&Tokens> for OAuthTokens {
     }
 }
 
-/// The drop-in.s `PollResult` (docs/behaviour.md, "Types").
+/// The drop-in's `PollResult` (docs/behaviour.md, "Types").
 #[derive(Serialize, Tsify)]
 #[serde(tag = "status")]
 pub enum PollResult {
@@ -225,7 +225,7 @@ impl From<&crate::poll::PollResult> for PollResult {
     }
 }
 
-/// The drop-in.s `DeviceFlowEvent` (docs/behaviour.md, "Types").
+/// The drop-in's `DeviceFlowEvent` (docs/behaviour.md, "Types").
 #[derive(Serialize, Tsify)]
 #[serde(tag = "type")]
 pub enum DeviceFlowEvent {
@@ -281,7 +281,7 @@ impl From<&crate::wait::WaitEvent> for DeviceFlowEvent {
     }
 }
 
-/// The drop-in.s `TokenClaims` (docs/behaviour.md, "Types").
+/// The drop-in's `TokenClaims` (docs/behaviour.md, "Types").
 #[derive(Serialize, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenClaims {
