@@ -127,7 +127,7 @@ pub struct Error {
     pub message: String,
     /// HTTP status, when there was a response.
     pub status: Option<u16>,
-    /// The server's own error code, sanitised (see [`sanitize_server_code`]).
+    /// The server's own error code, sanitised: lowercase `[a-z0-9_.-]`, at most 64 characters.
     pub server_code: Option<String>,
     /// From `Retry-After` (seconds or HTTP date), in milliseconds.
     pub retry_after_ms: Option<f64>,

@@ -105,7 +105,7 @@ impl Value {
 }
 
 /// Parses JSON text as `JSON.parse` does; `None` for anything it would reject. Two things it
-/// accepts and serde_json refuses are read on a second pass (see [`relax`]); nesting deeper than
+/// accepts and serde_json refuses are read on a second pass (see `relax`); nesting deeper than
 /// 128 levels is refused (serde_json's recursion limit: a stack guard `JSON.parse` lacks).
 #[cfg(not(target_arch = "wasm32"))]
 pub fn parse(bytes: &[u8]) -> Option<Value> {
