@@ -138,7 +138,7 @@ export async function preparePackage(scratch: string): Promise<Prepared> {
   }
 
   await esbuild.build({
-    entryPoints: [join(ROOT, "js/baseline/oauthDeviceFlow.ts")],
+    entryPoints: [join(ROOT, "baseline/oauthDeviceFlow.ts")],
     outfile: join(consumer, "baseline-bundle.mjs"),
     bundle: true,
     format: "esm",

@@ -2,7 +2,7 @@
  * The runtime matrix: the packed tarball, installed by name into a clean project (by npm; by
  * `bun add` for Bun), in every runtime the README lists. Each runs the same smoke (device code on an in-memory fetch, insecure endpoint
  * refused, instanceof OAuthDeviceFlowError, expiry check) and a flow over HTTP against the mock
- * (js/demo/mockServer.ts on loopback, approving by itself): Node 20, 22 and 24 (the `engines`
+ * (demo/mockServer.ts on loopback, approving by itself): Node 20, 22 and 24 (the `engines`
  * minimums and the current line), Deno and Bun (each also by `require`), workerd through miniflare
  * (the Worker bundled with esbuild as wrangler does) and Chromium (the page bundled with esbuild for
  * the browser, on its own loopback origin: the flow runs against a mock that allows CORS, and is
@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { startMockServer, type MockServer } from "../../js/demo/mockServer.ts";
+import { startMockServer, type MockServer } from "../../demo/mockServer.ts";
 import {
   CHROMIUM,
   MATRIX,

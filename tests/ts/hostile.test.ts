@@ -25,7 +25,7 @@ import {
   type OAuthTokens,
   type PollResult,
 } from "../../js/oauthDeviceFlow.ts";
-import { FakeClock, FakeFetch, assertNoSecrets, assertOAuthError, deps, json, type ExpectedError, type Reply } from "./fakes.ts";
+import { FakeClock, FakeFetch, assertNoSecrets, assertOAuthError, deps, json, type ExpectedError, type Reply } from "./support/fakes.ts";
 
 type Body = string | { base64: string } | { generate: { prefix?: string; fill: string; suffix?: string; count?: number; totalBytes?: number } };
 

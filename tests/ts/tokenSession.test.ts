@@ -16,7 +16,7 @@ import {
   json,
   jwt,
   settle,
-} from "./fakes.ts";
+} from "./support/fakes.ts";
 import {
   CODEX_TOKEN_URL,
   NEW,
@@ -29,7 +29,7 @@ import {
   deferred,
   rfc,
   valid,
-} from "./tokenSessionFakes.ts";
+} from "./support/tokenSessionFakes.ts";
 
 describe("one refresh for many callers", () => {
   test("200 concurrent getAccessToken() on an expired token: exactly one refresh request, one save, all 200 equal", async (t) => {

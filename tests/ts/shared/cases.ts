@@ -5,7 +5,7 @@
  * `tests/ts/shared.suite.test.ts` turns each into node:test tests; `npm run compare` into a table.
  */
 import type { OAuthTokens } from "../../../js/oauthDeviceFlow.ts";
-import { html, json, type Reply, type Script } from "../fakes.ts";
+import { html, json, type Reply, type Script } from "../support/fakes.ts";
 import {
   AC,
   ACCESS_EXP,

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import type { DeviceFlowDeps, DeviceFlowEvent, OAuthErrorCode } from "../../../js/oauthDeviceFlow.ts";
-import { FakeClock, FakeFetch, FakeSleep, type Script } from "../fakes.ts";
+import { FakeClock, FakeFetch, FakeSleep, type Script } from "../support/fakes.ts";
 import type { Api, ImplName } from "./implementations.ts";
 
 export interface WireCall {

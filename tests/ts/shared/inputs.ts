@@ -4,7 +4,7 @@
  * and the header values it cannot send. Both implementations must refuse the same inputs with
  * `invalid_config`, before any request and, for the async calls, before reading the clock.
  */
-import { jwt, type Reply } from "../fakes.ts";
+import { jwt, type Reply } from "../support/fakes.ts";
 import { CODEX_DC, RFC_BASE, RT, T0, codex, codexCode, json, rfc, rfcCode } from "./fixtures.ts";
 import type { Case } from "./harness.ts";
 import type { Api } from "./implementations.ts";

@@ -6,7 +6,7 @@
  * refreshes and retries once inside the fetch, the backend only streams, and a usage limit is a
  * reset time to show, not an error to retry.
  */
-import { OAuthDeviceFlowError, createCodexFetch, streamCodexResponse, type CodexFetch, type TokenSession } from "../../oauthDeviceFlow.ts";
+import { OAuthDeviceFlowError, createCodexFetch, streamCodexResponse, type CodexFetch, type TokenSession } from "../../js/oauthDeviceFlow.ts";
 
 export const CHAT_MODEL = "gpt-5-codex";
 export const CHAT_INSTRUCTIONS = "You are a friendly assistant.";

@@ -12,7 +12,7 @@ import {
   type DeviceFlowDeps,
   type FetchLike,
   type OAuthErrorCode,
-} from "../../js/oauthDeviceFlow.ts";
+} from "../../../js/oauthDeviceFlow.ts";
 
 /** A scripted reply: `headers` are matched case-insensitively, `body` defaults to "". */
 export interface Reply {

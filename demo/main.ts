@@ -1,14 +1,14 @@
 /**
  * The main job, end to end through the WebAssembly module: sign in with a device code, wait for
  * approval, refresh the rotated token, and make one model call with it. By default everything runs
- * against the embedded mock (js/demo/mockServer.ts) on loopback, so a newcomer sees the whole story
+ * against the embedded mock (demo/mockServer.ts) on loopback, so a newcomer sees the whole story
  * with no account and no network; `--issuer` points the same flow at a real server instead.
  *
- *   node --import tsx js/demo/main.ts [--provider openai-codex|rfc8628] [--interactive]
+ *   node --import tsx demo/main.ts [--provider openai-codex|rfc8628] [--interactive]
  *                                     [--issuer URL [--client-id ID] [--scope S]]
  *
  * Exit status: 0 success, 1 the flow failed (the message says why), 2 bad usage, 130 interrupted.
- * Tokens are only ever printed redacted (js/demo/terminal.ts).
+ * Tokens are only ever printed redacted (demo/terminal.ts).
  */
 import { parseArgs } from "node:util";
 import {
@@ -28,7 +28,7 @@ import {
   type FetchLike,
   type OAuthProvider,
   type OAuthTokens,
-} from "../oauthDeviceFlow.ts";
+} from "../js/oauthDeviceFlow.ts";
 import { DiscoveryError, ISSUER_HELP, discover, issuerProblem } from "./discovery.ts";
 import { startMockServer, type MockServer } from "./mockServer.ts";
 import { ProgressLine, qrCode, redact, resetInWords } from "./terminal.ts";

@@ -14,8 +14,8 @@ import {
   type FetchLike,
   type OAuthProvider,
   type OAuthTokens,
-} from "../../js/oauthDeviceFlow.ts";
-import { startMockServer, type MockServer, type MockServerOptions } from "../../js/demo/mockServer.ts";
+} from "../../../js/oauthDeviceFlow.ts";
+import { startMockServer, type MockServer, type MockServerOptions } from "../../../demo/mockServer.ts";
 
 /** The module's clock in these tests: fixed, so every `expiresAt` is exact. */
 export const NOW = 1_790_000_000_000;

@@ -2,7 +2,7 @@
  * Several replicas, one login: the suite both database stores run (not a test file itself;
  * tests/ts/redisStore.replicas.test.ts and tests/ts/postgresStore.replicas.test.ts call it).
  *
- * Real Node processes (tests/ts/replicaWorker.ts), each with its own client, store and token
+ * Real Node processes (tests/ts/support/replicaWorker.ts), each with its own client, store and token
  * session, share one login in a private, restartable server, against the embedded mock whose
  * refresh tokens are single-use and rotate (a reuse is `401 refresh_token_reused`). Token time is
  * a clock this process drives (every "calls" message carries it, and the mock reads it too), so
@@ -21,8 +21,8 @@ import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { startMockServer, type MockServer } from "../../js/demo/mockServer.ts";
-import { openaiCodexProvider, pollDeviceToken, requestDeviceCode, type FetchLike, type OAuthTokens } from "../../js/oauthDeviceFlow.ts";
+import { startMockServer, type MockServer } from "../../../demo/mockServer.ts";
+import { openaiCodexProvider, pollDeviceToken, requestDeviceCode, type FetchLike, type OAuthTokens } from "../../../js/oauthDeviceFlow.ts";
 import { startFaultProxy } from "./faultProxy.ts";
 import { type CallResult, type ClientKind, type FromReplica, type ReplicaConfig, type ToReplica } from "./replicaProtocol.ts";
 import { refreshBody } from "./refreshRequests.ts";
@@ -36,7 +36,7 @@ const WORKER_SOURCE = fileURLToPath(new URL("./replicaWorker.ts", import.meta.ur
  * a plain `node` start costs about a third of a tsx one. It lives in target/ so that its
  * `../pkg/...` import and `node_modules` resolve as from js/.
  */
-const WORKER = fileURLToPath(new URL(`../../target/replica-worker-${process.pid}.mjs`, import.meta.url));
+const WORKER = fileURLToPath(new URL(`../../../target/replica-worker-${process.pid}.mjs`, import.meta.url));
 
 async function bundleWorker(): Promise<void> {
   // Bundles of test processes that were killed before their `after` ran.

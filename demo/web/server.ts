@@ -38,7 +38,7 @@ import {
   type OAuthTokens,
   type TokenSession,
   type TokenStore,
-} from "../../oauthDeviceFlow.ts";
+} from "../../js/oauthDeviceFlow.ts";
 import { ADMIN_TOKEN_HEADER, Admission, MAX_OPEN_FLOWS, newAdminToken, tokenMatches, type Refusal } from "./admission.ts";
 import { chatStream, type ChatChunk } from "./chat.ts";
 import { DeviceFlows, MAX_FLOWS, errorAnswer } from "./flows.ts";

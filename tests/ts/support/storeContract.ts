@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test, type TestContext } from "node:test";
-import type { OAuthTokens } from "../../js/oauthDeviceFlow.ts";
+import type { OAuthTokens } from "../../../js/oauthDeviceFlow.ts";
 
 export interface ContractStore {
   load(): Promise<OAuthTokens | null>;

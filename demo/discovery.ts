@@ -8,7 +8,7 @@
  * `issuer` must be the issuer asked for (OpenID Connect Discovery 1.0 section 4.3, RFC 8414
  * section 3.3), so one server cannot speak for another.
  */
-import { OAuthDeviceFlowError, openaiCodexProvider, rfc8628Provider, type OAuthProvider } from "../oauthDeviceFlow.ts";
+import { OAuthDeviceFlowError, openaiCodexProvider, rfc8628Provider, type OAuthProvider } from "../js/oauthDeviceFlow.ts";
 
 /** What a usable `--issuer` looks like (for the usage message). */
 export const ISSUER_HELP =

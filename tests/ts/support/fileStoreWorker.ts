@@ -17,7 +17,7 @@ import {
   openaiCodexProvider,
   type FetchLike,
   type OAuthTokens,
-} from "../../js/oauthDeviceFlow.ts";
+} from "../../../js/oauthDeviceFlow.ts";
 import { refreshBody } from "./refreshRequests.ts";
 
 export interface CallRecord {

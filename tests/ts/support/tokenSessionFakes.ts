@@ -9,7 +9,7 @@ import {
   type MemoryTokenStore,
   type OAuthTokens,
   type TokenStore,
-} from "../../js/oauthDeviceFlow.ts";
+} from "../../../js/oauthDeviceFlow.ts";
 import { ISSUER, T0, json, type Reply } from "./fakes.ts";
 
 export const codex = openaiCodexProvider({ issuer: ISSUER });

@@ -1,5 +1,5 @@
 /**
- * The messages between tests/ts/replicaSuite.ts and its replicas (tests/ts/replicaWorker.ts), and
+ * The messages between tests/ts/support/replicaSuite.ts and its replicas (tests/ts/support/replicaWorker.ts), and
  * what both read from a token request (not a test file itself; no side effects on import).
  */
 

@@ -1,15 +1,15 @@
 /**
  * `npm run demo:web`: the reference host with its admin page. By default it starts the embedded mock
- * (js/demo/mockServer.ts) and points the provider and the chat route at it, so the page works with no
+ * (demo/mockServer.ts) and points the provider and the chat route at it, so the page works with no
  * account: open the printed URL, press "Sign in with ChatGPT", approve on the mock's page.
  *
- *   node --import tsx js/demo/web/main.ts [--port N] [--issuer URL]
+ *   node --import tsx demo/web/main.ts [--port N] [--issuer URL]
  *
  * `--issuer` signs in against a real OpenAI-style issuer instead (no chat route then: there is no
  * model backend next to a real issuer). Exit status: 0 after Ctrl-C or SIGTERM, 1 failure, 2 bad usage.
  */
 import { parseArgs } from "node:util";
-import { openaiCodexProvider } from "../../oauthDeviceFlow.ts";
+import { openaiCodexProvider } from "../../js/oauthDeviceFlow.ts";
 import { startMockServer, type MockServer } from "../mockServer.ts";
 import { startWebHost } from "./server.ts";
 

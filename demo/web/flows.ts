@@ -23,7 +23,7 @@ import {
   type OAuthErrorCode,
   type OAuthProvider,
   type OAuthTokens,
-} from "../../oauthDeviceFlow.ts";
+} from "../../js/oauthDeviceFlow.ts";
 
 /** What `POST .../oauth/start` answers: everything the modal shows, nothing secret. */
 export interface StartAnswer {

@@ -4,7 +4,7 @@
  * redaction (a token is never printed whole) is one small function with one rule.
  */
 import { renderUnicodeCompact } from "uqr";
-import type { DeviceFlowEvent } from "../oauthDeviceFlow.ts";
+import type { DeviceFlowEvent } from "../js/oauthDeviceFlow.ts";
 
 /** A token as `eyJhbG…(812 chars)`: a short prefix and the length, never enough to use it. */
 export function redact(token: string | undefined): string {

@@ -1,6 +1,6 @@
 /**
  * One replica of a backend for the Redis and PostgreSQL replica tests (not a test file itself):
- * forked by tests/ts/replicaSuite.ts, it talks to its parent over IPC only, and every message it
+ * forked by tests/ts/support/replicaSuite.ts, it talks to its parent over IPC only, and every message it
  * sends is awaited (`process.send`'s callback) before it goes on, disconnects or exits.
  *
  * On "open" it connects a client of its own (node-redis, ioredis or a pg Pool), creates the store
@@ -9,9 +9,9 @@
  * next refresh request wait for "resume", before it is sent or after its reply arrived, so the
  * parent can kill or pause the replica at that exact point (holding the lock).
  */
-import { createTokenSession, openaiCodexProvider, type FetchLike, type OAuthTokens, type TokenSession } from "../../js/oauthDeviceFlow.ts";
-import { createPostgresStore } from "../../js/postgresStore.ts";
-import { createRedisStore } from "../../js/redisStore.ts";
+import { createTokenSession, openaiCodexProvider, type FetchLike, type OAuthTokens, type TokenSession } from "../../../js/oauthDeviceFlow.ts";
+import { createPostgresStore } from "../../../js/postgresStore.ts";
+import { createRedisStore } from "../../../js/redisStore.ts";
 import { type CallResult, type FromReplica, type ReplicaConfig, type ToReplica } from "./replicaProtocol.ts";
 import { refreshBody } from "./refreshRequests.ts";
 

@@ -10,7 +10,7 @@
  *   `temp`, waits for `go`, then reports `written` (or `failed` with the error's code).
  */
 import { createInterface } from "node:readline";
-import { createFileStore } from "../../js/oauthDeviceFlow.ts";
+import { createFileStore } from "../../../js/oauthDeviceFlow.ts";
 
 export type PidnsEvent =
   | { event: "locked"; pid: number }

@@ -2,7 +2,7 @@
  * The baseline's own `OAuthDeviceFlowError`: the same fields, retryability and `toJSON` shape as
  * the drop-in's class, but a separate class, so that a test can tell which implementation threw.
  */
-import type { OAuthErrorCode } from "../oauthDeviceFlow.ts";
+import type { OAuthErrorCode } from "../js/oauthDeviceFlow.ts";
 
 const RETRYABLE: ReadonlySet<OAuthErrorCode> = new Set<OAuthErrorCode>([
   "server_error",

@@ -3,7 +3,7 @@
  * classification rules (CONTRACT.md section 3), its number rules, `Retry-After` via `Date.parse`,
  * and JWT payloads via `Buffer`. One place, so that every step classifies the same way.
  */
-import type { OAuthErrorCode } from "../oauthDeviceFlow.ts";
+import type { OAuthErrorCode } from "../js/oauthDeviceFlow.ts";
 import { OAuthDeviceFlowError, type ErrorDetails } from "./error.ts";
 import { isObject, own } from "./provider.ts";
 

@@ -16,8 +16,8 @@ import {
   type FetchLike,
   type OAuthTokens,
   type TokenSession,
-} from "../../js/oauthDeviceFlow.ts";
-import type { MockServer } from "../../js/demo/mockServer.ts";
+} from "../../../js/oauthDeviceFlow.ts";
+import type { MockServer } from "../../../demo/mockServer.ts";
 import { codexProvider, signIn } from "./mockSupport.ts";
 
 export const RESPONSES = "/backend-api/codex/responses";

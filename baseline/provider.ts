@@ -3,7 +3,7 @@
  * host), the per-kind field rules, header rules and the two factories. A provider is plain data a
  * host may build by hand, so every operation validates it again before any request.
  */
-import type { OAuthProvider } from "../oauthDeviceFlow.ts";
+import type { OAuthProvider } from "../js/oauthDeviceFlow.ts";
 import { OAuthDeviceFlowError, configError } from "./error.ts";
 import {
   MAX_CLIENT_ID_LEN,

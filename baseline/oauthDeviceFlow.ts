@@ -17,7 +17,7 @@ import type {
   PollResult,
   TokenClaims,
   WaitDeps,
-} from "../oauthDeviceFlow.ts";
+} from "../js/oauthDeviceFlow.ts";
 import { OAuthDeviceFlowError, configError } from "./error.ts";
 import { checkEndpoint, isObject, own, openaiCodexProvider, rfc8628Provider, validateProvider } from "./provider.ts";
 import { MAX_TOKEN_LEN, checkArgumentSize, checkLen } from "./limits.ts";

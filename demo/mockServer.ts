@@ -14,7 +14,7 @@
  *                 /oauth/token (form code exchange, JSON or form refresh), /oauth/revoke (JSON)
  *   rfc8628       /rfc8628/device_authorization, /rfc8628/token, /rfc8628/revoke (all form)
  *   backend       POST /backend-api/codex/responses (Server-Sent Events), GET /backend-api/codex/models
- *                 (js/demo/mockCodexBackend.ts)
+ *                 (demo/mockCodexBackend.ts)
  *   page          GET/POST /codex/device and /device
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
