@@ -3,7 +3,7 @@
  * file system there. Its types say so at compile time (`never`); this says it at run time to
  * JavaScript callers, with what to use instead.
  */
-import { OAuthDeviceFlowError } from "./oauthDeviceFlow.ts";
+import { OAuthDeviceFlowError } from "./errors.ts";
 
 /** Always throws `invalid_config`: the file store needs `node:fs` (Node, Deno, Bun). */
 export function createFileStore(): never {
