@@ -33,7 +33,7 @@ import {
   replyString,
   type Reply,
   type ReplyDetails,
-  type Step,
+  type Exchange,
 } from "./reply.ts";
 
 export type {
@@ -253,7 +253,7 @@ class Guard {
   }
 }
 
-async function send(io: IO, req: Request, step: Step): Promise<Reply> {
+async function send(io: IO, req: Request, exchange: Exchange): Promise<Reply> {
   if (io.signal?.aborted) throw aborted();
   const init: Parameters<FetchLike>[1] = { method: "POST", headers: req.headers, body: req.body, redirect: "manual" };
   const guard = new Guard(io.signal, io.timeoutMs);
@@ -286,7 +286,7 @@ async function send(io: IO, req: Request, step: Step): Promise<Reply> {
     if (typeof text !== "function") throw notResponse();
     const reply: Reply = { status, retryAfter, body: "", oversized: false };
     // A redirect is never followed and its body never read; a revocation's 2xx needs no body.
-    if ((status >= 300 && status < 400) || (step === "revocation" && status >= 200 && status < 300)) return reply;
+    if ((status >= 300 && status < 400) || (exchange === "revocation" && status >= 200 && status < 300)) return reply;
     const length = contentLength?.trim() ?? "";
     if (/^[0-9]+$/.test(length) && (length.length > 12 || Number(length) > MAX_BODY_BYTES)) {
       return { ...reply, oversized: true };
@@ -308,8 +308,8 @@ async function send(io: IO, req: Request, step: Step): Promise<Reply> {
 // ---------------------------------------------------------------------------------------------
 // Tokens
 
-function tokensFromReply(body: Record<string, unknown>, step: Step, now: number, details: ReplyDetails): OAuthTokens {
-  const accessToken = replyString(body, step, ["access_token"], details);
+function tokensFromReply(body: Record<string, unknown>, exchange: Exchange, now: number, details: ReplyDetails): OAuthTokens {
+  const accessToken = replyString(body, exchange, ["access_token"], details);
   const seconds = expiresIn(body);
   const expiresAt = seconds !== undefined ? now + seconds * 1000 : jwtExpiresAt(accessToken);
   const tokenType = replyOptString(body, "token_type");
@@ -341,16 +341,16 @@ export async function requestDeviceCode(provider: OAuthProvider, deps: DeviceFlo
         ...(p.scope === undefined ? [] : [["scope", p.scope] as [string, string]]),
         ...Object.entries(p.extraParams ?? {}),
       ]);
-  const step: Step = "device authorization";
-  const reply = await send(io, req, step);
+  const exchange: Exchange = "device authorization";
+  const reply = await send(io, req, exchange);
   const c = classify(
-    { step, kind: p.kind, now, successMarker: codex ? "device_auth_id" : "device_code", secrets: [p.clientSecret ?? ""] },
+    { exchange, kind: p.kind, now, successMarker: codex ? "device_auth_id" : "device_code", secrets: [p.clientSecret ?? ""] },
     reply,
   );
   if (c.kind !== "success") throw new OAuthDeviceFlowError("invalid_response", "The reply is a polling answer.");
   const { body, details } = c;
   // The user types this code and is sent to that URL: no control characters, only a usable endpoint.
-  const userCode = replyString(body, step, ["user_code", "usercode"], details);
+  const userCode = replyString(body, exchange, ["user_code", "usercode"], details);
   if (CONTROL.test(userCode)) {
     throw new OAuthDeviceFlowError("invalid_response", 'The device authorization reply\'s "user_code" contains control characters.', details);
   }
@@ -364,16 +364,16 @@ export async function requestDeviceCode(provider: OAuthProvider, deps: DeviceFlo
   };
   const code: DeviceCode = codex
     ? {
-        deviceCode: replyString(body, step, ["device_auth_id"], details),
+        deviceCode: replyString(body, exchange, ["device_auth_id"], details),
         userCode,
         verificationUri: p.verificationUri ?? "",
         intervalMs: intervalMs(body),
         expiresAt: now + (expiresIn(body) ?? OPENAI_CODE_LIFETIME_MS / 1000) * 1000,
       }
     : {
-        deviceCode: replyString(body, step, ["device_code"], details),
+        deviceCode: replyString(body, exchange, ["device_code"], details),
         userCode,
-        verificationUri: replyString(body, step, ["verification_uri", "verification_url"], details),
+        verificationUri: replyString(body, exchange, ["verification_uri", "verification_url"], details),
         intervalMs: intervalMs(body),
         expiresAt: 0,
       };
@@ -430,7 +430,7 @@ async function pollOnce(p: OAuthProvider, code: DeviceCode, ioIn: IO, waiting = 
   const reply = await send(io, req, "poll");
   const c = classify(
     {
-      step: "poll",
+      exchange: "poll",
       kind: p.kind,
       now,
       successMarker: codex ? "authorization_code" : "access_token",
@@ -447,20 +447,20 @@ async function pollOnce(p: OAuthProvider, code: DeviceCode, ioIn: IO, waiting = 
   // OpenAI: redeem the authorization code with the server-made PKCE verifier (a form request).
   const authorizationCode = replyString(c.body, "poll", ["authorization_code"], c.details);
   const codeVerifier = replyString(c.body, "poll", ["code_verifier"], c.details);
-  const exchange = formRequest(p, p.tokenEndpoint, [
+  const exchangeRequest = formRequest(p, p.tokenEndpoint, [
     ["grant_type", "authorization_code"],
     ["code", authorizationCode],
     ["redirect_uri", p.redirectUri ?? ""],
     ["client_id", p.clientId],
     ["code_verifier", codeVerifier],
   ]);
-  const step: Step = "code exchange";
+  const exchange: Exchange = "code exchange";
   const c2 = classify(
-    { step, kind: p.kind, now, successMarker: "access_token", secrets: [authorizationCode, codeVerifier] },
-    await send(io, exchange, step),
+    { exchange, kind: p.kind, now, successMarker: "access_token", secrets: [authorizationCode, codeVerifier] },
+    await send(io, exchangeRequest, exchange),
   );
   if (c2.kind !== "success") throw new OAuthDeviceFlowError("invalid_response", "The reply is a polling answer.");
-  return { status: "success", tokens: tokensFromReply(c2.body, step, now, c2.details) };
+  return { status: "success", tokens: tokensFromReply(c2.body, exchange, now, c2.details) };
 }
 
 /** One poll; for openai-codex a successful poll also redeems the authorization code. */
@@ -609,19 +609,19 @@ export async function refreshAccessToken(
           ["refresh_token", rt],
           ["client_id", p.clientId],
         ]);
-  const step: Step = "refresh";
+  const exchange: Exchange = "refresh";
   const c = classify(
     {
-      step,
+      exchange,
       kind: p.kind,
       now,
       successMarker: "access_token",
       secrets: [rt, p.clientSecret ?? "", input.previous?.accessToken ?? ""],
     },
-    await send(io, req, step),
+    await send(io, req, exchange),
   );
   if (c.kind !== "success") throw new OAuthDeviceFlowError("invalid_response", "The reply is a polling answer.");
-  const next = tokensFromReply(c.body, step, now, c.details);
+  const next = tokensFromReply(c.body, exchange, now, c.details);
   // A rotated refresh token replaces the old one; an omitted one leaves the old one valid.
   const out: OAuthTokens = { accessToken: next.accessToken, tokenType: next.tokenType, refreshToken: next.refreshToken ?? rt };
   const idToken = next.idToken ?? input.previous?.idToken;
@@ -649,10 +649,10 @@ export async function revokeToken(provider: OAuthProvider, token: string, deps: 
   ];
   const req =
     p.kind === "openai-codex" ? jsonRequest(p, p.revocationEndpoint, fields) : clientForm(p, p.revocationEndpoint, fields);
-  const step: Step = "revocation";
-  const reply = await send(io, req, step);
+  const exchange: Exchange = "revocation";
+  const reply = await send(io, req, exchange);
   if (reply.status >= 200 && reply.status < 300) return; // RFC 7009: any 2xx, whatever the body
-  classify({ step, kind: p.kind, now, successMarker: "", secrets: [token, p.clientSecret ?? ""] }, reply);
+  classify({ exchange, kind: p.kind, now, successMarker: "", secrets: [token, p.clientSecret ?? ""] }, reply);
   throw new OAuthDeviceFlowError("invalid_response", `Unexpected reply to the revocation: HTTP ${reply.status}.`, {
     status: reply.status,
   });

@@ -1,7 +1,7 @@
 /**
  * Reading a reply, as plain TypeScript does it: `JSON.parse`, the contract's ordered
  * classification rules (CONTRACT.md section 3), its number rules, `Retry-After` via `Date.parse`,
- * and JWT payloads via `Buffer`. One place, so that every step classifies the same way.
+ * and JWT payloads via `Buffer`. One place, so that every exchange classifies the same way.
  */
 import type { OAuthErrorCode } from "../js/oauthDeviceFlow.ts";
 import { OAuthDeviceFlowError, type ErrorDetails } from "./error.ts";
@@ -9,7 +9,8 @@ import { isObject, own } from "./provider.ts";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
-export type Step = "device authorization" | "poll" | "code exchange" | "refresh" | "revocation";
+/** Which of the protocol's request/reply exchanges a reply answers (named in error messages). */
+export type Exchange = "device authorization" | "poll" | "code exchange" | "refresh" | "revocation";
 
 /** What came back: the status, the raw `Retry-After`, and the body text ("" when not read). */
 export interface Reply {
@@ -27,7 +28,7 @@ export interface ReplyDetails {
 }
 
 export interface ReplyContext {
-  step: Step;
+  exchange: Exchange;
   kind: "openai-codex" | "rfc8628";
   now: number;
   /** The member whose string presence marks a success body (rule 4's "success fields"). */
@@ -111,7 +112,7 @@ export const httpError = (code: OAuthErrorCode, message: string, details: ErrorD
 /** Applies the contract's rules 0-8, first match wins; throws the error outcomes. */
 export function classify(ctx: ReplyContext, reply: Reply): Classified {
   const { status } = reply;
-  const step = ctx.step;
+  const exchange = ctx.exchange;
   const retryAfterMs = reply.retryAfter === null ? undefined : parseRetryAfter(reply.retryAfter, ctx.now);
   const details: ReplyDetails = { status, retryAfterMs };
   const fail = (code: OAuthErrorCode, message: string, serverCode?: string) =>
@@ -136,10 +137,10 @@ export function classify(ctx: ReplyContext, reply: Reply): Classified {
     switch (code) {
       case "authorization_pending":
       case "deviceauth_authorization_pending":
-        if (step === "poll") return { kind: "pending" };
+        if (exchange === "poll") return { kind: "pending" };
         break;
       case "slow_down":
-        if (step === "poll") return { kind: "slow_down" };
+        if (exchange === "poll") return { kind: "slow_down" };
         break;
       case "access_denied":
       case "authorization_declined": // Codex's own tests mock a denial this way
@@ -148,7 +149,7 @@ export function classify(ctx: ReplyContext, reply: Reply): Classified {
       case "deviceauth_expired":
         throw known("expired_token", "The device code has expired: start the sign-in again.");
       case "invalid_grant":
-        throw known("invalid_grant", `The ${step} was rejected (invalid_grant): sign in again.`);
+        throw known("invalid_grant", `The ${exchange} was rejected (invalid_grant): sign in again.`);
       case "refresh_token_expired":
         throw known("refresh_token_expired", "The refresh token has expired: sign in again.");
       case "refresh_token_reused":
@@ -159,31 +160,31 @@ export function classify(ctx: ReplyContext, reply: Reply): Classified {
   }
   // Rule 2: the server is down or throttling.
   if ((status >= 500 && status <= 599) || status === 429) {
-    throw fail("server_error", `The authorization server could not answer the ${step} (HTTP ${status}).`, publicCode);
+    throw fail("server_error", `The authorization server could not answer the ${exchange} (HTTP ${status}).`, publicCode);
   }
   // Rule 3: OpenAI's user-code endpoint answers 404 when device login is off, whatever the body says.
-  if (ctx.kind === "openai-codex" && step === "device authorization" && status === 404) {
+  if (ctx.kind === "openai-codex" && exchange === "device authorization" && status === 404) {
     throw fail("device_flow_disabled", "Device code login is not enabled for this account or server (HTTP 404).");
   }
   const is2xx = status >= 200 && status < 300;
   const hasSuccess = isObject(body) && typeof own(body, ctx.successMarker) === "string";
   // Rule 4: another OAuth error code on a 4xx, or on a 2xx without the success fields.
   if (code !== undefined && ((status >= 400 && status < 500) || (is2xx && !hasSuccess))) {
-    throw fail("oauth_error", `The authorization server refused the ${step} with error "${publicCode ?? "[redacted]"}".`, publicCode);
+    throw fail("oauth_error", `The authorization server refused the ${exchange} with error "${publicCode ?? "[redacted]"}".`, publicCode);
   }
   const noCodeBody = empty || (isJson && code === undefined);
   // Rule 5: OpenAI's poll conventions.
   if (ctx.kind === "openai-codex") {
-    if (step === "poll" && (status === 404 || (status === 403 && noCodeBody))) return { kind: "pending" };
+    if (exchange === "poll" && (status === 404 || (status === 403 && noCodeBody))) return { kind: "pending" };
   }
   // Rule 6: a bare 401 on a token request.
-  if (status === 401 && noCodeBody && (step === "refresh" || step === "code exchange")) {
-    throw fail("invalid_grant", `The ${step} was rejected (HTTP 401): sign in again.`);
+  if (status === 401 && noCodeBody && (exchange === "refresh" || exchange === "code exchange")) {
+    throw fail("invalid_grant", `The ${exchange} was rejected (HTTP 401): sign in again.`);
   }
   // Rule 7: success.
   if (is2xx && isObject(body)) return { kind: "success", body, details };
   // Rule 8: anything else.
-  throw fail("invalid_response", `Unexpected reply to the ${step}: HTTP ${status}.`);
+  throw fail("invalid_response", `Unexpected reply to the ${exchange}: HTTP ${status}.`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -192,7 +193,7 @@ export function classify(ctx: ReplyContext, reply: Reply): Classified {
 /** A required non-empty string (the first of `names` present wins, for aliases). */
 export function replyString(
   body: Record<string, unknown>,
-  step: Step,
+  exchange: Exchange,
   names: readonly string[],
   details: ReplyDetails,
 ): string {
@@ -200,7 +201,7 @@ export function replyString(
     const v = own(body, n);
     if (typeof v === "string" && v !== "") return v;
   }
-  throw httpError("invalid_response", `The ${step} reply has no usable "${names[0]}".`, details);
+  throw httpError("invalid_response", `The ${exchange} reply has no usable "${names[0]}".`, details);
 }
 
 /** An optional string: absent, null, "" or another type all count as absent. */
