@@ -1,6 +1,6 @@
 /**
- * The TypeScript baseline: the core contract (CONTRACT.md sections 1-4 and the README's
- * "Behaviour details", everything but the token session) written the way a careful host team
+ * The TypeScript baseline: the protocol behaviour docs/behaviour.md describes (everything but the
+ * token session) written the way a careful host team
  * would write it by hand, with `fetch`, `URLSearchParams` and `JSON.parse`. It is the yardstick the
  * shared suite (tests/ts/shared.*.test.ts) measures the WebAssembly module against, not a second
  * product: same exported names and types, its own `OAuthDeviceFlowError`.
@@ -165,7 +165,7 @@ function checkCode(code: unknown): DeviceCode {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Requests (CONTRACT.md section 4)
+// Requests (what each call sends: docs/behaviour.md)
 
 interface Request {
   url: string;
@@ -389,7 +389,7 @@ export async function requestDeviceCode(provider: OAuthProvider, deps: DeviceFlo
     }
     code.expiresAt = now + seconds * 1000;
   }
-  // The contract's field order (verificationUriComplete before intervalMs), for readable output.
+  // The documented field order (verificationUriComplete before intervalMs), for readable output.
   const { deviceCode, verificationUri, verificationUriComplete, intervalMs: iv, expiresAt } = code;
   return {
     deviceCode,

@@ -1,6 +1,6 @@
 /**
- * Reading a reply, as plain TypeScript does it: `JSON.parse`, the contract's ordered
- * classification rules (CONTRACT.md section 3), its number rules, `Retry-After` via `Date.parse`,
+ * Reading a reply, as plain TypeScript does it: `JSON.parse`, the ordered
+ * classification rules (docs/behaviour.md), its number rules, `Retry-After` via `Date.parse`,
  * and JWT payloads via `Buffer`. One place, so that every exchange classifies the same way.
  */
 import type { OAuthErrorCode } from "../js/oauthDeviceFlow.ts";
@@ -109,7 +109,7 @@ function echoes(code: string, secret: string): boolean {
 export const httpError = (code: OAuthErrorCode, message: string, details: ErrorDetails): OAuthDeviceFlowError =>
   new OAuthDeviceFlowError(code, message, details);
 
-/** Applies the contract's rules 0-8, first match wins; throws the error outcomes. */
+/** Applies the classification rules 0-8 (docs/behaviour.md), first match wins; throws the error outcomes. */
 export function classify(ctx: ReplyContext, reply: Reply): Classified {
   const { status } = reply;
   const exchange = ctx.exchange;

@@ -183,7 +183,7 @@ async function chatTurn(mock: MockServer, provider: OAuthProvider, tokens: OAuth
   }
 }
 
-/** What a person should do about each error (the contract's UI states). */
+/** What a person should do about each error (the UI states of the error table in README.md). */
 function advice(e: OAuthDeviceFlowError): string {
   switch (e.code) {
     case "access_denied":

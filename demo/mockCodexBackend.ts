@@ -1,5 +1,5 @@
 /**
- * The mock's ChatGPT Codex backend, as /work/shared/spec/codex-backend-responses.md describes it:
+ * The mock's ChatGPT Codex backend, as docs/model-calls.md describes the real one:
  * `POST /backend-api/codex/responses` answers Server-Sent Events only (`stream` must be `true`,
  * `store` must be `false`, `instructions` is required, the model must be one the account has),
  * wants a valid bearer token and the matching `ChatGPT-Account-ID`, and sends the `x-codex-*`

@@ -20,8 +20,7 @@
  * - errors never quote the file (it may hold tokens): a corrupt file is named, not shown.
  *
  * Local file systems only: O_EXCL and rename are not reliably atomic on every network file
- * system (for several machines use a database or Redis: see the README section "Several
- * processes and several machines").
+ * system (for several machines use a database or Redis: see docs/storage.md).
  */
 import { randomBytes } from "node:crypto";
 import { constants, promises as fs } from "node:fs";

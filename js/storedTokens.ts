@@ -45,7 +45,7 @@ export function cleanTokens(tokens: unknown, store: string): OAuthTokens {
 
 /**
  * The identity the compare-and-swap compares: a digest of the access and refresh token (the
- * contract's "same accessToken and refreshToken"), so scripts compare short strings and the
+ * store contract's "same accessToken and refreshToken", docs/storage.md), so scripts compare short strings and the
  * digest, not the tokens, is what a store keeps beside them.
  */
 export function tokenIdentity(tokens: OAuthTokens): string {

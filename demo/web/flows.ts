@@ -38,7 +38,7 @@ export interface StartAnswer {
   expiresInMs: number;
 }
 
-/** A failure as the page sees it: the contract's code, no message (the page words it). */
+/** A failure as the page sees it: its error code, no message (the page words it). */
 export interface ErrorAnswer {
   status: "error";
   code: OAuthErrorCode | "unknown_flow";

@@ -67,7 +67,7 @@ function assertNoSecretPrinted(run: Run, secrets: readonly string[], atLeast: nu
   }
 }
 
-/** A token-shaped word: 24+ base64url characters (the README's definition for redaction). */
+/** A token-shaped word: 24+ base64url characters (docs/behaviour.md's definition for redaction). */
 const TOKEN_SHAPED = /[A-Za-z0-9_-]{24,}/;
 
 /** Approves (or denies) through the mock as soon as the demo prints the code. */

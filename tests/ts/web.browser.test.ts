@@ -64,7 +64,7 @@ const PLAYWRIGHT: string = "playwright-core";
 const { chromium } = (await import(PLAYWRIGHT)) as Playwright;
 
 const CHROMIUM = process.env["CHROMIUM_PATH"] || "/usr/bin/chromium";
-/** The flags TOOLCHAIN.md names for Debian's Chromium here. */
+/** Debian's Chromium headless as root in a container: no sandbox, no GPU, nothing fetched in the background. */
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SHOTS = join(ROOT, "target", "screenshots");

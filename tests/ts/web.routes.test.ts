@@ -2,7 +2,7 @@
  * The reference host's routes (demo/web/server.ts, flows.ts) without a browser: real loopback HTTP
  * to the host, which talks to the embedded mock. Host and mock share one fake clock, so the pacing
  * (no upstream poll before the stored interval, slow_down, back-off) and expiry are exact without
- * sleeping. Also: the page's UI-state table (public/uiStates.js) against the contract's, and the
+ * sleeping. Also: the page's UI-state table (public/uiStates.js) against the documented one, and the
  * refusals that keep a foreign page away from the admin API.
  */
 import assert from "node:assert/strict";
@@ -495,8 +495,8 @@ describe("what a foreign page cannot do", () => {
 });
 
 describe("the page's UI states", () => {
-  /** CONTRACT.md section 3, "UI states for hosts". */
-  const CONTRACT: Record<OAuthErrorCode | "pending" | "slow_down", string> = {
+  /** The "UI state" column of the error table in README.md. */
+  const DOCUMENTED: Record<OAuthErrorCode | "pending" | "slow_down", string> = {
     pending: "waiting",
     slow_down: "waiting",
     access_denied: "denied",
@@ -531,9 +531,9 @@ describe("the page's UI states", () => {
     return (await import(specifier)) as { uiStateFor(code: string): string; UI_STATES: string[]; POLLING_STATES: string[] };
   };
 
-  test("every code maps to the contract's UI state; retrying is exactly the retryable codes", async () => {
+  test("every code maps to its documented UI state; retrying is exactly the retryable codes", async () => {
     const { uiStateFor, UI_STATES } = await load();
-    for (const [code, state] of Object.entries(CONTRACT)) {
+    for (const [code, state] of Object.entries(DOCUMENTED)) {
       assert.equal(uiStateFor(code), state, code);
       assert.ok(UI_STATES.includes(state));
       if (code !== "pending" && code !== "slow_down" && !MODEL_CALL_CODES.includes(code)) {

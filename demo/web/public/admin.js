@@ -1,6 +1,6 @@
 // The admin page's behaviour, plain browser JavaScript (no build step). The page talks only to its
 // own host: it starts a flow, shows the user code and link, polls the host at the pace the host
-// answers (intervalMs), and maps every outcome to the contract's UI states (uiStates.js). It never
+// answers (intervalMs), and maps every outcome to its documented UI state (uiStates.js). It never
 // sees the device code or a token: the host keeps them.
 import { LANGUAGES, t } from "./i18n.js";
 import { POLLING_STATES, uiStateFor } from "./uiStates.js";

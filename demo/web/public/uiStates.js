@@ -1,4 +1,4 @@
-// The contract's "UI states for hosts" (CONTRACT.md section 3), as the admin page shows them:
+// The UI state of each error code (the error table in README.md), as the admin page shows them:
 // one state per error code, worded in i18n.js. Plain JavaScript so that the browser loads it as is
 // and the route tests import the same file.
 

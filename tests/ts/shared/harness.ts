@@ -223,7 +223,7 @@ export function assertExpectation(o: Observation, x: Expectation): void {
 
 /** A difference the module makes on purpose (or a module gap, reported), stated per implementation. */
 export interface Difference {
-  /** Key into DIFFERENCES (README "Side by side" lists them). */
+  /** Key into DIFFERENCES (docs/side-by-side.md lists them). */
   id: string;
   module: Expectation;
   baseline: Expectation;

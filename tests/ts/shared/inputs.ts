@@ -1,5 +1,5 @@
 /**
- * Shared cases for what a host hands in (README "Behaviour details", input caps and sendable
+ * Shared cases for what a host hands in (docs/behaviour.md: input caps and sendable
  * headers): each cap at its limit and one over, the headers Node's fetch refuses or rewrites,
  * and the header values it cannot send. Both implementations must refuse the same inputs with
  * `invalid_config`, before any request and, for the async calls, before reading the clock.
