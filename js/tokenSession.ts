@@ -538,6 +538,7 @@ class Session {
 
 /** An in-memory store, with the memory store's own `lock`. */
 export interface MemoryTokenStore extends TokenStore {
+  /** Runs `fn` alone among the users of this store in this process (one function at a time). */
   lock<T>(fn: () => Promise<T>): Promise<T>;
 }
 

@@ -10,9 +10,14 @@ import type * as wasm from "./wasm.ts";
 
 /** The result type of each async export's operation, by export name. */
 export interface OperationResults {
+  /** The device code. */
   requestDeviceCode: wasm.DeviceCode;
+  /** One poll's outcome. */
   pollDeviceToken: wasm.PollResult;
+  /** The tokens of the finished login. */
   waitForDeviceToken: wasm.OAuthTokens;
+  /** The refreshed tokens. */
   refreshAccessToken: wasm.OAuthTokens;
+  /** Nothing: revocation succeeded. */
   revokeToken: void;
 }
