@@ -87,8 +87,8 @@ step "import cycles (dpdm)" cycles_summary npm run --silent cycles
 
 # The API reference (`npm run docs`: TypeDoc into target/api-docs/) fails on an export, member or
 # option without TSDoc (typedoc.json: validation.notDocumented, treatValidationWarningsAsErrors).
-docs_summary() { sed -n 's/^api docs: \([0-9]* of [0-9]* exported symbols documented\)$/\1/p' "$1"; }
-step "API reference (TypeDoc, all documented)" docs_summary bash -c 'npm run --silent docs && npm run --silent docs:count'
+api_docs_summary() { sed -n 's/^api docs: \([0-9]* of [0-9]* exported symbols documented\)$/\1/p' "$1"; }
+step "API reference (TypeDoc, all documented)" api_docs_summary bash -c 'npm run --silent docs && npm run --silent docs:count'
 
 # The admin page's browser test drives a real Chromium: Debian's, installed here when absent (as
 # root), unless CHROMIUM_PATH names another one. Never skipped.
