@@ -6,7 +6,7 @@
  *
  * Server text is quoted only after anything token-shaped is removed, cut to 200 characters.
  */
-import { OAuthDeviceFlowError } from "./oauthDeviceFlow.ts";
+import { OAuthDeviceFlowError } from "./errors.ts";
 
 /** Replies larger than this are not read for an error message. */
 const MAX_ERROR_BODY = 64 * 1024;

@@ -12,7 +12,7 @@
  * core's (`src/model_call.rs`); this file only carries it out.
  */
 import * as wasm from "./wasm.ts";
-import { OAuthDeviceFlowError } from "./oauthDeviceFlow.ts";
+import { OAuthDeviceFlowError, invalidConfig } from "./errors.ts";
 import type { TokenSession } from "./tokenSession.ts";
 
 /** The ChatGPT Codex backend: `{base}/responses`, `{base}/models`. */
@@ -24,6 +24,7 @@ export type CodexSession = Pick<TokenSession, "authHeaders" | "invalidate">;
 /** `fetch`'s own signature, so that it can be handed to any SDK. */
 export type CodexFetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
+/** What {@link createCodexFetch} takes besides the session. */
 export interface CodexFetchOptions {
   /** Default `https://chatgpt.com/backend-api/codex`; the token is sent to this origin only. */
   baseUrl?: string;
@@ -38,10 +39,6 @@ export interface CodexFetchOptions {
 }
 
 const OPTION_NAMES: readonly string[] = ["baseUrl", "originator", "userAgent", "sessionId", "fetch"];
-
-function invalidConfig(message: string): OAuthDeviceFlowError {
-  return new OAuthDeviceFlowError("invalid_config", message);
-}
 
 /** The checked base URL (core rules: https, or http to loopback only), without trailing slashes. */
 export function codexBaseUrl(url: string | undefined): string {

@@ -6,22 +6,26 @@
  */
 import { codexBaseUrl } from "./codexFetch.ts";
 import { replyError } from "./codexErrors.ts";
-import { OAuthDeviceFlowError } from "./oauthDeviceFlow.ts";
+import { OAuthDeviceFlowError } from "./errors.ts";
 
 /** Sent as `client_version` when the host gives none (the backend may filter models by it). */
 export const DEFAULT_CLIENT_VERSION = "0.1.0";
 
+/** Where and how {@link listCodexModels} asks. */
 export interface ListCodexModelsOptions {
   /** Default `https://chatgpt.com/backend-api/codex`. */
   baseUrl?: string;
   /** The `client_version` query parameter; default `DEFAULT_CLIENT_VERSION`. */
   clientVersion?: string;
+  /** Aborts the call: it rejects with `aborted`. */
   signal?: AbortSignal;
 }
 
+/** One model the account may call. */
 export interface CodexModel {
   /** The model name to send (`slug`, else `id`). */
   id: string;
+  /** The backend's name for display (`display_name`), when it sent one. */
   displayName?: string;
   /** The entry as the backend sent it. */
   info: Record<string, unknown>;

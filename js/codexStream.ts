@@ -12,10 +12,11 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { codexBaseUrl } from "./codexFetch.ts";
 import { failedError, replyError } from "./codexErrors.ts";
-import { OAuthDeviceFlowError } from "./oauthDeviceFlow.ts";
+import { OAuthDeviceFlowError } from "./errors.ts";
 
 /** A Responses request; `stream: true` and `store: false` are always set by the helper. */
 export interface CodexRequest {
+  /** The model to call (an `id` from `listCodexModels`). */
   model: string;
   /** Required by the backend. */
   instructions: string;
@@ -25,6 +26,7 @@ export interface CodexRequest {
   [field: string]: unknown;
 }
 
+/** How {@link streamCodexResponse} reaches the backend and when it gives up. */
 export interface CodexStreamOptions {
   /** Default `https://chatgpt.com/backend-api/codex`. */
   baseUrl?: string;
@@ -34,25 +36,66 @@ export interface CodexStreamOptions {
   idleTimeoutMs?: number;
 }
 
+/** The token counts of a finished call, from the backend's `usage`. */
 export interface CodexUsage {
+  /** Tokens of the input (instructions included). */
   inputTokens: number;
+  /** Of those, the ones read from the prompt cache, when the backend said. */
   cachedInputTokens?: number;
+  /** Tokens of the output (reasoning included). */
   outputTokens: number;
+  /** Of those, the reasoning tokens, when the backend said. */
   reasoningTokens?: number;
+  /** Input and output together. */
   totalTokens: number;
 }
 
+/** What {@link streamCodexResponse} yields, in the order the backend sends it. */
 export type CodexStreamEvent =
-  | { type: "created"; responseId?: string }
-  /** A piece of the answer's text (`response.output_text.delta`). */
-  | { type: "text_delta"; delta: string; itemId?: string }
-  /** A piece of reasoning: its summary (`response.reasoning_summary_text.delta`) or its text. */
-  | { type: "reasoning_delta"; delta: string; kind: "summary" | "text"; itemId?: string }
-  /** A finished output item (`response.output_item.done`): a message, reasoning, a tool call. */
-  | { type: "output_item"; item: Record<string, unknown> }
-  /** The end: the whole text, the usage, and the final response object as the backend sent it. */
-  | { type: "completed"; responseId?: string; text: string; usage?: CodexUsage; response: Record<string, unknown> };
+  | {
+      /** The backend accepted the request (`response.created`). */
+      type: "created";
+      /** The response's id, when sent. */
+      responseId?: string;
+    }
+  | {
+      /** A piece of the answer's text (`response.output_text.delta`). */
+      type: "text_delta";
+      /** The new text. */
+      delta: string;
+      /** The output item it belongs to, when sent. */
+      itemId?: string;
+    }
+  | {
+      /** A piece of reasoning: its summary (`response.reasoning_summary_text.delta`) or its text. */
+      type: "reasoning_delta";
+      /** The new text. */
+      delta: string;
+      /** Whether it is the reasoning's summary or its text. */
+      kind: "summary" | "text";
+      /** The output item it belongs to, when sent. */
+      itemId?: string;
+    }
+  | {
+      /** A finished output item (`response.output_item.done`): a message, reasoning, a tool call. */
+      type: "output_item";
+      /** The item as the backend sent it. */
+      item: Record<string, unknown>;
+    }
+  | {
+      /** The end: the whole text, the usage, and the final response object as the backend sent it. */
+      type: "completed";
+      /** The response's id, when sent. */
+      responseId?: string;
+      /** The whole answer's text (every `text_delta` joined). */
+      text: string;
+      /** The token counts, when the backend sent them. */
+      usage?: CodexUsage;
+      /** The final response object as the backend sent it. */
+      response: Record<string, unknown>;
+    };
 
+/** The default `idleTimeoutMs`: 300 000, as Codex itself. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
 
 const asObject = (v: unknown): Record<string, unknown> | undefined =>

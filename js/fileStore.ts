@@ -20,17 +20,17 @@
  * - errors never quote the file (it may hold tokens): a corrupt file is named, not shown.
  *
  * Local file systems only: O_EXCL and rename are not reliably atomic on every network file
- * system (for several machines use a database or Redis: see the README section "Several
- * processes and several machines").
+ * system (for several machines use a database or Redis: see docs/storage.md).
  */
 import { randomBytes } from "node:crypto";
 import { constants, promises as fs } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
-import { OAuthDeviceFlowError, type OAuthTokens } from "./oauthDeviceFlow.ts";
-import { invalidConfig, readTokens, storageError } from "./storedTokens.ts";
+import { OAuthDeviceFlowError, invalidConfig, storageError } from "./errors.ts";
+import { readTokens } from "./storedTokens.ts";
 import type { TokenStore } from "./tokenSession.ts";
+import type { OAuthTokens } from "./types.ts";
 
 /** The `version` this code writes and the only one it reads. */
 export const FILE_STORE_SCHEMA_VERSION = 1;
@@ -40,6 +40,7 @@ const DEFAULT_STALE_LOCK_MS = 20_000;
 /** Default `lockTimeoutMs` (at least 1.25 x `staleLockMs`; longer than the session's 30 s refresh timeout). */
 const DEFAULT_LOCK_TIMEOUT_MS = 40_000;
 
+/** What {@link createFileStore} takes. */
 export interface FileStoreOptions {
   /**
    * The token file. A symbolic link is followed (the file, its lock and its temp files are the
@@ -66,8 +67,11 @@ export interface FileStoreOptions {
   beforeRename?: (tempPath: string) => Promise<void> | void;
 }
 
+/** The file store: the `TokenStore` contract, with `lock` and `replace` always present. */
 export interface FileTokenStore extends TokenStore {
+  /** The token file, as given. */
   readonly path: string;
+  /** Runs `fn` alone across every process on this host using this file (a lock file beside it). */
   lock<T>(fn: () => Promise<T>): Promise<T>;
   /**
    * Sign-in and sign-out: writes `tokens` (or removes the file for `null`) under the lock. Do not

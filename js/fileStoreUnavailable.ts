@@ -1,17 +1,17 @@
 /**
- * Stands in for fileStore.ts in the Workers/browser entry (dist/web.js, see js/web.ts): there is no
- * file system there. Its types say so at compile time (`never`); this says it at run time to
- * JavaScript callers, with what to use instead.
+ * Stands in for fileStore.ts in the Workers/browser entry (js/web.ts, bundled into dist/web.js):
+ * there is no file system there. Its types say so at compile time (`never`, so a call does not
+ * type-check); at run time a JavaScript caller still gets an `invalid_config` that says what to
+ * use instead.
  */
-import { OAuthDeviceFlowError } from "./oauthDeviceFlow.ts";
+import { invalidConfig } from "./errors.ts";
 
-/** Always throws `invalid_config`: the file store needs `node:fs` (Node, Deno, Bun). */
-export function createFileStore(): never {
-  throw new OAuthDeviceFlowError(
-    "invalid_config",
+/** Not in Workers and browsers (no file system): use `createMemoryStore` or your own `TokenStore`. */
+export const createFileStore: never = function createFileStore(): never {
+  throw invalidConfig(
     "createFileStore needs a file system (Node, Deno or Bun); in Workers and browsers use createMemoryStore or your own TokenStore.",
   );
-}
+} as never;
 
-/** Absent here: it describes the file store's files. */
-export const FILE_STORE_SCHEMA_VERSION: undefined = undefined;
+/** Not in Workers and browsers: it belongs to the file store. */
+export const FILE_STORE_SCHEMA_VERSION: never = undefined as never;

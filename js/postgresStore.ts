@@ -20,27 +20,21 @@
  * - a commit that is not durable is a rotated token lost in a crash: the first call checks that
  *   `fsync` and `synchronous_commit` are on (`persistence`).
  */
-import { OAuthDeviceFlowError, type OAuthTokens } from "./oauthDeviceFlow.ts";
-import {
-  checkOptionNames,
-  cleanTokens,
-  failureCode,
-  invalidConfig,
-  positiveMs,
-  readTokens,
-  storageError,
-  tokenIdentity,
-  withTimeout,
-} from "./storedTokens.ts";
+import { OAuthDeviceFlowError, invalidConfig, storageError } from "./errors.ts";
+import { checkOptionNames, cleanTokens, failureCode, positiveMs, readTokens, tokenIdentity, withTimeout } from "./storedTokens.ts";
+import type { OAuthTokens } from "./types.ts";
 
 /** What the store reads from a query result (`pg`'s `QueryResult` has it). */
 export interface PgResultLike {
+  /** The rows, as objects by column name. */
   rows: unknown[];
+  /** How many rows the statement touched, or `null` when the server did not say. */
   rowCount: number | null;
 }
 
 /** Something that runs a parameterised query: a `pg` Pool or Client. */
 export interface PgQueryable {
+  /** Runs `text` with `$1`, `$2`, ... bound to `values`. */
   query(text: string, values?: unknown[]): Promise<PgResultLike>;
 }
 
@@ -50,14 +44,17 @@ export interface PgPoolClientLike extends PgQueryable {
   release(err?: Error | boolean): void;
   /** `pg` clients emit "error" when the server ends the connection. */
   on?(event: "error", listener: (err: Error) => void): unknown;
+  /** Removes a listener `on` added. */
   removeListener?(event: "error", listener: (err: Error) => void): unknown;
 }
 
 /** A `pg` Pool, or anything with `query` and `connect` of the same meaning. */
 export interface PgPoolLike extends PgQueryable {
+  /** Checks a connection out of the pool (the lock's transaction runs on it). */
   connect(): Promise<PgPoolClientLike>;
 }
 
+/** What {@link createPostgresStore} takes. */
 export interface PostgresStoreOptions {
   /** The host's pool. It needs two free connections per login in use: the lock holds one. */
   pool: PgPoolLike;
@@ -84,7 +81,9 @@ export interface PostgresStoreOptions {
 
 /** The PostgreSQL store: the `TokenStore` contract, with `lock` and `replace` always present. */
 export interface PostgresTokenStore {
+  /** The login's key, as given. */
   readonly key: string;
+  /** The table, as given (or the default `oauth_tokens`). */
   readonly table: string;
   /** The current tokens, or `null` when nobody is signed in. */
   load(): Promise<OAuthTokens | null>;

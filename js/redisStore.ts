@@ -22,34 +22,36 @@
  * - Redis loses acknowledged writes on a restart without AOF, and a lost rotated refresh token is
  *   a lost login: the first call checks `appendonly` (`persistence`).
  */
-import { OAuthDeviceFlowError, type OAuthTokens } from "./oauthDeviceFlow.ts";
+import { OAuthDeviceFlowError, invalidConfig, storageError } from "./errors.ts";
 import {
   STORED_TOKENS_SCHEMA,
   checkOptionNames,
   cleanTokens,
   failureCode,
-  invalidConfig,
   positiveMs,
   randomOwner,
   readTokens,
-  storageError,
   tokenIdentity,
   withTimeout,
 } from "./storedTokens.ts";
+import type { OAuthTokens } from "./types.ts";
 
 /** A node-redis (v4+) client: `createClient()`; commands go through `sendCommand`. */
 export interface NodeRedisLike {
+  /** Sends one command, its name first. */
   sendCommand(args: string[]): Promise<unknown>;
 }
 
 /** An ioredis (v5+) client: `new Redis()`; commands go through `call`. */
 export interface IORedisLike {
+  /** Sends one command. */
   call(command: string, ...args: string[]): Promise<unknown>;
 }
 
 /** Either client, as the host created and connected it. */
 export type RedisClientLike = NodeRedisLike | IORedisLike;
 
+/** What {@link createRedisStore} takes. */
 export interface RedisStoreOptions {
   /** The host's connected client (node-redis or ioredis), talking to the primary. */
   client: RedisClientLike;
@@ -73,6 +75,7 @@ export interface RedisStoreOptions {
 
 /** The Redis store: the `TokenStore` contract, with `lock` and `replace` always present. */
 export interface RedisTokenStore {
+  /** The login's key, as given. */
   readonly key: string;
   /** The current tokens, or `null` when nobody is signed in. */
   load(): Promise<OAuthTokens | null>;

@@ -9,7 +9,8 @@
  * tokens, or a connection string): only the operation and an error code are named.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { OAuthDeviceFlowError, type OAuthTokens } from "./oauthDeviceFlow.ts";
+import { invalidConfig } from "./errors.ts";
+import type { OAuthTokens } from "./types.ts";
 
 /** The stored document's schema version: the only one these stores write and read. */
 export const STORED_TOKENS_SCHEMA = 1;
@@ -44,22 +45,13 @@ export function cleanTokens(tokens: unknown, store: string): OAuthTokens {
 
 /**
  * The identity the compare-and-swap compares: a digest of the access and refresh token (the
- * contract's "same accessToken and refreshToken"), so scripts compare short strings and the
+ * store contract's "same accessToken and refreshToken", docs/storage.md), so scripts compare short strings and the
  * digest, not the tokens, is what a store keeps beside them.
  */
 export function tokenIdentity(tokens: OAuthTokens): string {
   return createHash("sha256")
     .update(JSON.stringify([tokens.accessToken, tokens.refreshToken ?? null]))
     .digest("hex");
-}
-
-/** A retryable (by default) `storage_error`. */
-export function storageError(message: string, retryable = true): OAuthDeviceFlowError {
-  return new OAuthDeviceFlowError("storage_error", message, { retryable });
-}
-
-export function invalidConfig(message: string): OAuthDeviceFlowError {
-  return new OAuthDeviceFlowError("invalid_config", message);
 }
 
 /**

@@ -25,16 +25,9 @@
  * headers, the error messages) comes from the WebAssembly module (`src/session.rs`).
  */
 import * as wasm from "./wasm.ts";
-import {
-  OAuthDeviceFlowError,
-  isAccessTokenExpired,
-  refreshAccessToken,
-  type Clock,
-  type FetchLike,
-  type OAuthErrorCode,
-  type OAuthProvider,
-  type OAuthTokens,
-} from "./oauthDeviceFlow.ts";
+import { isAccessTokenExpired, refreshAccessToken } from "./deviceFlow.ts";
+import { OAuthDeviceFlowError, asOAuthError, errorFromFields, internalFailure, invalidConfig } from "./errors.ts";
+import type { Clock, FetchLike, OAuthProvider, OAuthTokens } from "./types.ts";
 
 /**
  * Where the session keeps the tokens between calls and processes. Every method is async; the
@@ -64,10 +57,15 @@ export interface TokenStore {
   lock?<T>(fn: () => Promise<T>): Promise<T>;
 }
 
+/** What {@link createTokenSession} takes. */
 export interface TokenSessionOptions {
+  /** The provider the tokens belong to (refreshes go to its token endpoint). */
   provider: OAuthProvider;
+  /** Sends the refresh requests (the global `fetch` fits). */
   fetch: FetchLike;
+  /** The current time (epoch ms): expiry is judged by it. */
   clock: Clock;
+  /** Where the tokens live between calls and processes. */
   store: TokenStore;
   /** Refresh this long before expiry. Default: 300 000 for openai-codex, 60 000 otherwise. */
   skewMs?: number;
@@ -81,6 +79,10 @@ export interface TokenSessionOptions {
   storeTimeoutMs?: number;
 }
 
+/**
+ * A valid access token for any number of callers, refreshed once when due, its rotated refresh
+ * token saved before use. Made by {@link createTokenSession}.
+ */
 export interface TokenSession {
   /** A valid access token; refreshes (once for all concurrent callers) when it is due. */
   getAccessToken(): Promise<string>;
@@ -102,35 +104,15 @@ export interface TokenSession {
   signOut(): Promise<void>;
 }
 
-// The module's decisions, as their tsify-generated types (src/wasm/types.rs).
-type Decision = wasm.SessionDecision;
-type ErrorFields = wasm.ErrorFields;
-
-type StoreStep = "load" | "save" | "lock" | "lock_skipped" | "replace";
+/** Which store call failed (`lock_skipped`: the store's lock resolved without running the function). */
+type StoreCall = "load" | "save" | "lock" | "lock_skipped" | "replace";
+/** How it failed: rejected, rejected with a non-retryable error, or never settled. */
 type StoreFault = "failed" | "unusable" | "timeout";
 
 const OPTION_NAMES: readonly string[] = ["provider", "fetch", "clock", "store", "skewMs", "timeoutMs", "storeTimeoutMs"];
 
 /** A bounded wait that ran out. */
 const TIMED_OUT: unique symbol = Symbol("timed out");
-
-function invalidConfig(message: string): OAuthDeviceFlowError {
-  return new OAuthDeviceFlowError("invalid_config", message);
-}
-
-/** Anything that is not our error (a bug, never expected) still surfaces as one, without detail. */
-function asOAuthError(e: unknown): OAuthDeviceFlowError {
-  if (e instanceof OAuthDeviceFlowError) return e;
-  return invalidConfig("Unexpected internal failure in the OAuth module.");
-}
-
-function fromFields(f: ErrorFields, cause?: OAuthDeviceFlowError): OAuthDeviceFlowError {
-  return new OAuthDeviceFlowError(f.code, f.message, {
-    retryable: f.retryable,
-    ...(f.retryAfterMs === undefined ? {} : { retryAfterMs: f.retryAfterMs }),
-    ...(cause === undefined ? {} : { cause }),
-  });
-}
 
 /** A store error that says retrying cannot help (the file store's damaged file, for one). */
 function faultOf(e: unknown): StoreFault {
@@ -349,7 +331,7 @@ class Session {
    * token or a dropped save the store is read once more: another holder may have refreshed, or
    * the host signed in or out, meanwhile.
    */
-  private async refreshFlow(first: Decision, firstStored: OAuthTokens | null, gen: number): Promise<OAuthTokens> {
+  private async refreshFlow(first: wasm.SessionDecision, firstStored: OAuthTokens | null, gen: number): Promise<OAuthTokens> {
     let decision = first;
     let stored = firstStored;
     let reread = this.store.lock !== undefined;
@@ -367,7 +349,7 @@ class Session {
       }
       reread = true;
       const previous = decision.source === "held" ? this.held : stored;
-      if (previous === null) throw invalidConfig("Unexpected internal failure in the OAuth module.");
+      if (previous === null) throw internalFailure();
       // A refresh token the server just called dead is never sent again in this flight.
       if (dead !== null && dead.refreshToken === previous.refreshToken) throw dead.error;
       const r = await this.refresh(previous, gen);
@@ -409,7 +391,7 @@ class Session {
         throw cause;
       }
       if (after.step === "latch") {
-        const error = fromFields(after.error, cause);
+        const error = errorFromFields(after.error, cause);
         if (gen === this.generation) this.latch = { tokens: previous, error };
         return { dead: error };
       }
@@ -449,10 +431,10 @@ class Session {
       done();
       return "written";
     }
-    if (after.step === "keep") throw fromFields(after.error);
+    if (after.step === "keep") throw errorFromFields(after.error);
     done();
     if (gen === this.generation && this.held === p.next) this.held = null;
-    if (after.step === "signed_out") throw fromFields(after.error);
+    if (after.step === "signed_out") throw errorFromFields(after.error);
     return "adopt";
   }
 
@@ -461,24 +443,24 @@ class Session {
   }
 
   /** One store call, bounded by `storeTimeoutMs`; any failure becomes the session's own error. */
-  private async storeCall<T>(step: StoreStep, call: () => Promise<T>): Promise<T> {
+  private async storeCall<T>(call: StoreCall, run: () => Promise<T>): Promise<T> {
     let result: T | typeof TIMED_OUT;
     try {
-      result = await within(Promise.resolve().then(call), this.storeTimeoutMs);
+      result = await within(Promise.resolve().then(run), this.storeTimeoutMs);
     } catch (e) {
-      throw this.storeError(step, faultOf(e));
+      throw this.storeError(call, faultOf(e));
     }
-    if (result === TIMED_OUT) throw this.storeError(step, "timeout");
+    if (result === TIMED_OUT) throw this.storeError(call, "timeout");
     return result;
   }
 
-  private storeError(step: StoreStep, fault: StoreFault): OAuthDeviceFlowError {
-    const f = wasm.sessionStoreFailure(step, fault, this.storeTimeoutMs);
-    // Every step and fault the session passes has its fields; anything else is a bug.
-    return f === undefined ? asOAuthError(undefined) : fromFields(f);
+  private storeError(call: StoreCall, fault: StoreFault): OAuthDeviceFlowError {
+    const f = wasm.sessionStoreFailure(call, fault, this.storeTimeoutMs);
+    // Every call and fault the session passes has its fields; anything else is a bug.
+    return f === undefined ? internalFailure() : errorFromFields(f);
   }
 
-  private decide(stored: OAuthTokens | null, gen: number): Decision {
+  private decide(stored: OAuthTokens | null, gen: number): wasm.SessionDecision {
     const view = {
       stored,
       held: this.held,
@@ -487,17 +469,17 @@ class Session {
       spent: this.spent,
       heldBack: this.heldBack,
     };
-    const d: Decision = wasm.sessionDecide(view, this.clock, this.skewMs);
+    const d: wasm.SessionDecision = wasm.sessionDecide(view, this.clock, this.skewMs);
     // The store holds different tokens now.
     if (d.step !== "latched" && gen === this.generation) this.latch = null;
     return d;
   }
 
   /** Acts on a decision that needs no refresh. */
-  private settle(d: Decision, stored: OAuthTokens | null, gen: number): OAuthTokens {
+  private settle(d: wasm.SessionDecision, stored: OAuthTokens | null, gen: number): OAuthTokens {
     if (d.step === "latched" && this.latch !== null) throw this.latch.error;
     const t = d.source === "stored" ? stored : this.held;
-    if (t === null) throw invalidConfig("Unexpected internal failure in the OAuth module.");
+    if (t === null) throw internalFailure();
     if (d.source === "stored" && gen === this.generation) this.held = t;
     return t;
   }
@@ -556,6 +538,7 @@ class Session {
 
 /** An in-memory store, with the memory store's own `lock`. */
 export interface MemoryTokenStore extends TokenStore {
+  /** Runs `fn` alone among the users of this store in this process (one function at a time). */
   lock<T>(fn: () => Promise<T>): Promise<T>;
 }
 

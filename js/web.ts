@@ -3,10 +3,9 @@
  * has except the file store, which needs `node:fs`. package.json "exports" picks it by condition;
  * scripts/bundleWeb.ts bundles it into dist/web.js with js/fileStoreUnavailable.ts standing in for
  * js/fileStore.ts, so that the bundle imports nothing from `node:`.
+ *
+ * @packageDocumentation
  */
 export * from "./oauthDeviceFlow.ts";
-
-/** Not in Workers and browsers (no file system): use `createMemoryStore` or your own `TokenStore`. */
-export declare const createFileStore: never;
-/** Not in Workers and browsers: it belongs to the file store. */
-export declare const FILE_STORE_SCHEMA_VERSION: never;
+// Named re-exports take precedence over the star's names of the same name.
+export { createFileStore, FILE_STORE_SCHEMA_VERSION } from "./fileStoreUnavailable.ts";

@@ -13,9 +13,9 @@ import { gzipSync } from "node:zlib";
 import { Bench } from "tinybench";
 import * as esbuild from "esbuild";
 import * as mod from "../js/oauthDeviceFlow.ts";
-import * as base from "../js/baseline/oauthDeviceFlow.ts";
+import * as base from "../baseline/oauthDeviceFlow.ts";
 import { wasmMemoryBytes } from "../js/wasm.ts";
-import { startMockServer } from "../js/demo/mockServer.ts";
+import { startMockServer } from "../demo/mockServer.ts";
 import { PROGRAM_RUNTIMES, WORKERD_VERSION, coldStartProgram, coldStartWorkerd, launchChromium, preparePackage, runPage, serveDir } from "../tests/runtimes/harness.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -161,7 +161,7 @@ try {
     `import * as m from ${JSON.stringify(lib)};\n` +
     `if (m.isAccessTokenExpired({ accessToken: "x", tokenType: "Bearer", expiresAt: Date.now() + 1e6 }, Date.now)) process.exit(1);\n`;
   await bundle(join(ROOT, "js/oauthDeviceFlow.ts"), join(scratch, "module.mjs"));
-  await bundle(join(ROOT, "js/baseline/oauthDeviceFlow.ts"), join(scratch, "baseline.mjs"));
+  await bundle(join(ROOT, "baseline/oauthDeviceFlow.ts"), join(scratch, "baseline.mjs"));
   writeFileSync(join(scratch, "run-module.mjs"), callOnce("./module.mjs"));
   writeFileSync(join(scratch, "run-baseline.mjs"), callOnce("./baseline.mjs"));
   writeFileSync(join(scratch, "run-empty.mjs"), "");

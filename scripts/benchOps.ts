@@ -4,7 +4,7 @@
  * Usage: node benchOps.mjs module|baseline OP N. Same fixtures as scripts/bench.ts.
  */
 import * as mod from "../js/oauthDeviceFlow.ts";
-import * as base from "../js/baseline/oauthDeviceFlow.ts";
+import * as base from "../baseline/oauthDeviceFlow.ts";
 const T0 = 1_700_000_000_000;
 const clock = () => T0;
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Runs the demo (js/demo/main.ts) against the freshly built pkg/: setup, build, then
-#   node --import tsx js/demo/main.ts [ARGS...]
+# Runs the demo (demo/main.ts) against the freshly built pkg/: setup, build, then
+#   node --import tsx demo/main.ts [ARGS...]
 set -euo pipefail
 # shellcheck source=scripts/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-DEMO="js/demo/main.ts"
+DEMO="demo/main.ts"
 
 bash "$ROOT/scripts/setup.sh"
 export OAUTH_SETUP_DONE=1

@@ -102,11 +102,11 @@ sed 's#from "../../js/oauthDeviceFlow.ts";#from "oauth-device-flow-wasm";#' "$ty
 )
 
 header "host-check: the host fixture with its original oauthDeviceFlow.ts (the baseline)"
-# The original re-exports ../../../../../js/baseline/oauthDeviceFlow.ts: keep that layout in scratch.
+# The original re-exports ../../../../../baseline/oauthDeviceFlow.ts: keep that layout in scratch.
 tree="$scratch/host"
-mkdir -p "$tree/js/baseline" "$tree/pkg" "$tree/$FIXTURE"
+mkdir -p "$tree/js" "$tree/baseline" "$tree/pkg" "$tree/$FIXTURE"
 cp js/*.ts "$tree/js/" # the drop-in and its modules: the baseline takes its types from it
-cp js/baseline/*.ts "$tree/js/baseline/"
+cp baseline/*.ts "$tree/baseline/"
 # The baseline's types: the glue, the loaders and the root's "type" and "imports" (#wasm-module).
 cp pkg/oauth_device_flow.js pkg/oauth_device_flow.d.ts pkg/wasm_module.* "$tree/pkg/"
 node -e 'const p = require("./package.json"); console.log(JSON.stringify({ private: true, type: p.type, imports: p.imports }, null, 2))' >"$tree/package.json"
@@ -116,7 +116,7 @@ cp -r node_modules/eventsource-parser "$tree/node_modules/"
 (cd "$FIXTURE" && tar -cf - --exclude=node_modules --exclude=package-lock.json .) | (cd "$tree/$FIXTURE" && tar -xf -)
 host="$tree/$FIXTURE"
 cd "$host"
-grep -qF 'js/baseline/oauthDeviceFlow.ts' src/oauthDeviceFlow.ts || die "$FIXTURE/src/oauthDeviceFlow.ts does not re-export the baseline"
+grep -qF '/baseline/oauthDeviceFlow.ts' src/oauthDeviceFlow.ts || die "$FIXTURE/src/oauthDeviceFlow.ts does not re-export the baseline"
 npm_install
 original_pass="$(host_tests "$scratch/host-original.log")"
 echo "host-check: tsc -p tsconfig.json --noEmit"
@@ -125,7 +125,7 @@ clean ./node_modules/.bin/tsc -p tsconfig.json --noEmit
 header "host-check: the same fixture with src/oauthDeviceFlow.ts swapped for the package"
 npm_install "$tarball"
 printf '%s\n' "$SWAP_LINE" >src/oauthDeviceFlow.ts
-rm -rf "$tree/js" "$tree/pkg" # nothing of the baseline or of the repository is left to reach
+rm -rf "$tree/js" "$tree/baseline" "$tree/pkg" # nothing of the baseline or of the repository is left to reach
 echo "host-check: src/oauthDeviceFlow.ts is now: $(cat src/oauthDeviceFlow.ts)"
 swapped_pass="$(host_tests "$scratch/host-swapped.log")"
 echo "host-check: tsc -p tsconfig.json --noEmit"

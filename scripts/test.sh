@@ -81,6 +81,15 @@ step "cargo clippy --lib ($WASM_TARGET)" "" cargo clippy --target "$WASM_TARGET"
 step "wasm-pack test --node" cargo_summary wasm-pack test --node
 step "tsc --noEmit (js, tests, scripts)" "" "$ROOT/node_modules/.bin/tsc" -p tsconfig.json --noEmit
 
+# No import cycles among the TypeScript modules (`npm run cycles`: dpdm, type-only imports included).
+cycles_summary() { sed -n 's/.*\[\([0-9]*\)\/[0-9]*\] Analyze done.*/\1 files, no cycle/p' "$1" | tail -n 1; }
+step "import cycles (dpdm)" cycles_summary npm run --silent cycles
+
+# The API reference (`npm run docs`: TypeDoc into target/api-docs/) fails on an export, member or
+# option without TSDoc (typedoc.json: validation.notDocumented, treatValidationWarningsAsErrors).
+api_docs_summary() { sed -n 's/^api docs: \([0-9]* of [0-9]* exported symbols documented\)$/\1/p' "$1"; }
+step "API reference (TypeDoc, all documented)" api_docs_summary bash -c 'npm run --silent docs && npm run --silent docs:count'
+
 # The admin page's browser test drives a real Chromium: Debian's, installed here when absent (as
 # root), unless CHROMIUM_PATH names another one. Never skipped.
 if [[ -n "${CHROMIUM_PATH:-}" ]]; then

@@ -138,7 +138,7 @@ export async function preparePackage(scratch: string): Promise<Prepared> {
   }
 
   await esbuild.build({
-    entryPoints: [join(ROOT, "js/baseline/oauthDeviceFlow.ts")],
+    entryPoints: [join(ROOT, "baseline/oauthDeviceFlow.ts")],
     outfile: join(consumer, "baseline-bundle.mjs"),
     bundle: true,
     format: "esm",
@@ -277,7 +277,7 @@ export interface Browser {
 const PLAYWRIGHT: string = "playwright-core";
 /** Debian's Chromium unless CHROMIUM_PATH names another one (as in scripts/test.sh). */
 export const CHROMIUM = process.env["CHROMIUM_PATH"] || "/usr/bin/chromium";
-/** The flags TOOLCHAIN.md names for Debian's Chromium here (as tests/ts/web.browser.test.ts). */
+/** Debian's Chromium headless as root in a container (the flags of tests/ts/web.browser.test.ts). */
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 /** Headless Chromium through playwright-core (the root's devDependency). */

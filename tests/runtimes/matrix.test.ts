@@ -1,8 +1,8 @@
 /**
  * The runtime matrix: the packed tarball, installed by name into a clean project (by npm; by
- * `bun add` for Bun), in every runtime the README lists. Each runs the same smoke (device code on an in-memory fetch, insecure endpoint
+ * `bun add` for Bun), in every runtime docs/runtimes.md lists. Each runs the same smoke (device code on an in-memory fetch, insecure endpoint
  * refused, instanceof OAuthDeviceFlowError, expiry check) and a flow over HTTP against the mock
- * (js/demo/mockServer.ts on loopback, approving by itself): Node 20, 22 and 24 (the `engines`
+ * (demo/mockServer.ts on loopback, approving by itself): Node 20, 22 and 24 (the `engines`
  * minimums and the current line), Deno and Bun (each also by `require`), workerd through miniflare
  * (the Worker bundled with esbuild as wrangler does) and Chromium (the page bundled with esbuild for
  * the browser, on its own loopback origin: the flow runs against a mock that allows CORS, and is
@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { startMockServer, type MockServer } from "../../js/demo/mockServer.ts";
+import { startMockServer, type MockServer } from "../../demo/mockServer.ts";
 import {
   CHROMIUM,
   MATRIX,
@@ -44,7 +44,7 @@ let prepared: Prepared;
 let mock: MockServer;
 let corsMock: MockServer;
 let noCorsMock: MockServer;
-/** One line per runtime, printed at the end (the matrix the README shows). */
+/** One line per runtime, printed at the end (the matrix docs/runtimes.md shows). */
 const table: string[] = [];
 
 before(async () => {
@@ -140,7 +140,7 @@ describe("the package's own checks, on the same tarball", () => {
   test("@arethetypeswrong/cli: every entry resolves to types in every module resolution", async () => {
     // cjs-resolves-to-esm: attw models Node 16, whose require() cannot load an ES module. Every
     // Node in "engines" (^20.19.0 || >=22.12.0) can, and the programs above prove it at both
-    // minimums (consumer/main.cjs); the README says so.
+    // minimums (consumer/main.cjs); docs/runtimes.md says so.
     const out = await run(bin("attw"), [prepared.tarball, "--format", "ascii", "--ignore-rules", "cjs-resolves-to-esm"]);
     assert.match(out, /No problems found/, out);
   });

@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createOpenAI } from "@ai-sdk/openai";
 import { streamText } from "ai";
-import { RESPONSES, connect, modelCalls, refreshes } from "../ts/codexSupport.ts";
-import { withMock } from "../ts/mockSupport.ts";
+import { RESPONSES, connect, modelCalls, refreshes } from "../ts/support/codexSupport.ts";
+import { withMock } from "../ts/support/mockSupport.ts";
 
 const providerOptions = { openai: { instructions: "You are a friendly assistant.", store: false } };
 

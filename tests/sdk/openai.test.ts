@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import OpenAI from "openai";
-import { RESPONSES, connect, modelCalls, refreshes } from "../ts/codexSupport.ts";
-import { withMock } from "../ts/mockSupport.ts";
+import { RESPONSES, connect, modelCalls, refreshes } from "../ts/support/codexSupport.ts";
+import { withMock } from "../ts/support/mockSupport.ts";
 
 const INSTRUCTIONS = "You are a friendly assistant.";
 

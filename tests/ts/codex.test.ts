@@ -26,7 +26,7 @@ import {
   jwt,
   rejectsWith,
   throwsWith,
-} from "./fakes.ts";
+} from "./support/fakes.ts";
 
 const CLIENT = "app_EMoamEEZ73f0CkXaXp7hrann";
 const provider = openaiCodexProvider({ issuer: ISSUER });

@@ -14,9 +14,9 @@ import {
   streamCodexResponse,
   type CodexStreamEvent,
 } from "../../js/oauthDeviceFlow.ts";
-import { REQUEST, RESPONSES, collect, connect, modelCalls, refreshes, textOf } from "./codexSupport.ts";
-import { callRejects, rejectsWith } from "./fakes.ts";
-import { withMock } from "./mockSupport.ts";
+import { REQUEST, RESPONSES, collect, connect, modelCalls, refreshes, textOf } from "./support/codexSupport.ts";
+import { callRejects, rejectsWith } from "./support/fakes.ts";
+import { withMock } from "./support/mockSupport.ts";
 
 describe("createCodexFetch", () => {
   test("adds Authorization (replacing an SDK's placeholder), ChatGPT-Account-ID, originator, User-Agent and session_id", () =>

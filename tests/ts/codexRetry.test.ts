@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { REQUEST, RESPONSES, collect, connect, modelCalls, refreshes, textOf } from "./codexSupport.ts";
-import { withMock } from "./mockSupport.ts";
+import { REQUEST, RESPONSES, collect, connect, modelCalls, refreshes, textOf } from "./support/codexSupport.ts";
+import { withMock } from "./support/mockSupport.ts";
 
 /** The bearer tokens of the model calls, in order. */
 const bearers = (mock: { log: { path: string; headers: Record<string, string> }[] }) =>

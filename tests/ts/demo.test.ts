@@ -1,5 +1,5 @@
 /**
- * The demo CLI as a newcomer runs it: a child process (`node --import tsx js/demo/main.ts`) for
+ * The demo CLI as a newcomer runs it: a child process (`node --import tsx demo/main.ts`) for
  * both providers, checked on its exit status and output lines, and on never printing a token whole.
  * With `--issuer` pointing at a mock this test owns, the test plays the person (approves or denies)
  * and knows every token the server issued, so it can check that none of them reached the output.
@@ -11,7 +11,7 @@ import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { startMockServer, type MockServer } from "../../js/demo/mockServer.ts";
+import { startMockServer, type MockServer } from "../../demo/mockServer.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const RUN_LIMIT_MS = 20_000;
@@ -25,7 +25,7 @@ interface Run {
 /** Runs the demo; `onOutput` sees stdout as it grows (to act like the person at the screen). */
 function demo(args: string[], onOutput?: (stdout: string) => void): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "js/demo/main.ts", ...args], {
+    const child = spawn(process.execPath, ["--import", "tsx", "demo/main.ts", ...args], {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -67,7 +67,7 @@ function assertNoSecretPrinted(run: Run, secrets: readonly string[], atLeast: nu
   }
 }
 
-/** A token-shaped word: 24+ base64url characters (the README's definition for redaction). */
+/** A token-shaped word: 24+ base64url characters (docs/behaviour.md's definition for redaction). */
 const TOKEN_SHAPED = /[A-Za-z0-9_-]{24,}/;
 
 /** Approves (or denies) through the mock as soon as the demo prints the code. */

@@ -40,7 +40,7 @@ import {
   throwsWith,
   type ExpectedError,
   type Script,
-} from "./fakes.ts";
+} from "./support/fakes.ts";
 
 // Canaries: none of these may ever appear in an error.
 const RT = "rt_CANARY_refresh_4b1d2c";

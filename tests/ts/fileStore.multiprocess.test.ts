@@ -7,7 +7,7 @@
  * - a process killed (SIGKILL) inside `save` leaves the old file or the new one, never a torn one;
  * - a process killed after its refresh but before its save completes loses the rotated token:
  *   the next holder gets `reauth_required` (cause `refresh_token_reused`), not a silent wrong state.
- * The child processes run tests/ts/fileStoreWorker.ts.
+ * The child processes run tests/ts/support/fileStoreWorker.ts.
  */
 import assert from "node:assert/strict";
 import { fork, type ChildProcess } from "node:child_process";
@@ -27,11 +27,11 @@ import {
   type OAuthProvider,
   type OAuthTokens,
 } from "../../js/oauthDeviceFlow.ts";
-import { startMockServer, type MockServer } from "../../js/demo/mockServer.ts";
-import type { GoMessage, SessionReport, WorkerMessage } from "./fileStoreWorker.ts";
-import { refreshBody } from "./refreshRequests.ts";
+import { startMockServer, type MockServer } from "../../demo/mockServer.ts";
+import type { GoMessage, SessionReport, WorkerMessage } from "./support/fileStoreWorker.ts";
+import { refreshBody } from "./support/refreshRequests.ts";
 
-const WORKER = fileURLToPath(new URL("./fileStoreWorker.ts", import.meta.url));
+const WORKER = fileURLToPath(new URL("./support/fileStoreWorker.ts", import.meta.url));
 const PROCESSES = 4;
 /** The mock's access token lifetime (s) and the sessions' skew (ms): a token is due 1 s after it is issued. */
 const LIFETIME_SEC = 2;

@@ -17,10 +17,10 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { describe, test, type TestContext } from "node:test";
 import { createFileStore, type OAuthTokens } from "../../js/oauthDeviceFlow.ts";
-import type { PidnsEvent } from "./fileStorePidnsWorker.ts";
+import type { PidnsEvent } from "./support/fileStorePidnsWorker.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const WORKER = fileURLToPath(new URL("./fileStorePidnsWorker.ts", import.meta.url));
+const WORKER = fileURLToPath(new URL("./support/fileStorePidnsWorker.ts", import.meta.url));
 const STALE = 1_000;
 const OLD: OAuthTokens = { accessToken: "at-old", tokenType: "Bearer", refreshToken: "rt-old" };
 const NEW: OAuthTokens = { accessToken: "at-new", tokenType: "Bearer", refreshToken: "rt-new" };

@@ -10,8 +10,8 @@ import { promises as fs } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
-import { FakeFetch, T0 as FAKE_T0 } from "./fakes.ts";
-import { CODEX_TOKEN_URL, NEW as REFRESHED, NEW_REPLY, OLD as EXPIRED, codex, codexRefreshBody } from "./tokenSessionFakes.ts";
+import { FakeFetch, T0 as FAKE_T0 } from "./support/fakes.ts";
+import { CODEX_TOKEN_URL, NEW as REFRESHED, NEW_REPLY, OLD as EXPIRED, codex, codexRefreshBody } from "./support/tokenSessionFakes.ts";
 import {
   createFileStore,
   createTokenSession,

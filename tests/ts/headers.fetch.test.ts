@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
-import * as baseline from "../../js/baseline/oauthDeviceFlow.ts";
+import * as baseline from "../../baseline/oauthDeviceFlow.ts";
 import * as wasmModule from "../../js/oauthDeviceFlow.ts";
 import type { FetchLike } from "../../js/oauthDeviceFlow.ts";
 

@@ -35,7 +35,7 @@ const clock: Clock = Date.now;
 const controller = new AbortController();
 const deps: DeviceFlowDeps = { fetch: fetchLike, clock, signal: controller.signal, timeoutMs: 30_000 };
 
-/** What the UI shows for an error (CONTRACT.md "UI states for hosts"); exhaustive over the codes. */
+/** What the UI shows for an error (the "UI state" column of the error table in README.md); exhaustive over the codes. */
 export function uiState(code: OAuthErrorCode): string {
   switch (code) {
     case "access_denied":

@@ -19,7 +19,7 @@ import {
   rfc8628Provider,
   type DeviceFlowDeps,
 } from "../../js/oauthDeviceFlow.ts";
-import { FakeClock, FakeFetch, ISSUER, T0, assertNoSecrets, callRejects, codexCode, deps, json, rfcCode, settle, type ExpectedError, type Script } from "./fakes.ts";
+import { FakeClock, FakeFetch, ISSUER, T0, assertNoSecrets, callRejects, codexCode, deps, json, rfcCode, settle, type ExpectedError, type Script } from "./support/fakes.ts";
 
 const RT = "rt_CANARY_hostfault_51a2";
 const AT = "at_CANARY_hostfault_93bd";

@@ -17,10 +17,10 @@ import {
   waitForDeviceToken,
   type DeviceFlowEvent,
 } from "../../js/oauthDeviceFlow.ts";
-import { CODEX_CLIENT_ID } from "../../js/demo/mockServer.ts";
-import { pkceChallenge } from "../../js/demo/mockTokens.ts";
-import { rejectsWith } from "./fakes.ts";
-import { NOW, RESPONSES_REQUEST, callBackend, codexProvider, onlyRequest, rawPost, realDeps, signIn, sseEvents, submitPage, withMock } from "./mockSupport.ts";
+import { CODEX_CLIENT_ID } from "../../demo/mockServer.ts";
+import { pkceChallenge } from "../../demo/mockTokens.ts";
+import { rejectsWith } from "./support/fakes.ts";
+import { NOW, RESPONSES_REQUEST, callBackend, codexProvider, onlyRequest, rawPost, realDeps, signIn, sseEvents, submitPage, withMock } from "./support/mockSupport.ts";
 
 const FORM = "application/x-www-form-urlencoded";
 

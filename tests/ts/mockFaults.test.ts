@@ -11,9 +11,9 @@ import {
   waitForDeviceToken,
   type DeviceFlowEvent,
 } from "../../js/oauthDeviceFlow.ts";
-import { startMockServer } from "../../js/demo/mockServer.ts";
-import { rejectsWith } from "./fakes.ts";
-import { codexProvider, rawPost, realDeps, rfcProvider, submitPage, withMock } from "./mockSupport.ts";
+import { startMockServer } from "../../demo/mockServer.ts";
+import { rejectsWith } from "./support/fakes.ts";
+import { codexProvider, rawPost, realDeps, rfcProvider, submitPage, withMock } from "./support/mockSupport.ts";
 
 const USERCODE = "/api/accounts/deviceauth/usercode";
 

@@ -12,9 +12,9 @@ import {
   requestDeviceCode,
   revokeToken,
 } from "../../js/oauthDeviceFlow.ts";
-import { RFC_CLIENT_ID } from "../../js/demo/mockServer.ts";
-import { rejectsWith } from "./fakes.ts";
-import { NOW, callBackend, onlyRequest, realDeps, rfcProvider, signIn, submitPage, withMock } from "./mockSupport.ts";
+import { RFC_CLIENT_ID } from "../../demo/mockServer.ts";
+import { rejectsWith } from "./support/fakes.ts";
+import { NOW, callBackend, onlyRequest, realDeps, rfcProvider, signIn, submitPage, withMock } from "./support/mockSupport.ts";
 
 const FORM = "application/x-www-form-urlencoded";
 const GRANT = "urn:ietf:params:oauth:grant-type:device_code";

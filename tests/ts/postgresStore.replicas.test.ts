@@ -1,12 +1,12 @@
 /**
  * Several replicas, one login, on PostgreSQL: 4 Node processes, each with its own `pg` Pool, share
  * one login in a private PostgreSQL 15 cluster, against the mock's single-use rotating refresh
- * tokens, across 6 expiries, then the faults (tests/ts/replicaSuite.ts).
+ * tokens, across 6 expiries, then the faults (tests/ts/support/replicaSuite.ts).
  */
 import pg from "pg";
 import { createPostgresStore } from "../../js/postgresStore.ts";
-import { replicaSuite } from "./replicaSuite.ts";
-import { startPostgres } from "./storeServers.ts";
+import { replicaSuite } from "./support/replicaSuite.ts";
+import { startPostgres } from "./support/storeServers.ts";
 
 const pools: pg.Pool[] = [];
 

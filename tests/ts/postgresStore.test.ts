@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
 import { createPostgresStore } from "../../js/postgresStore.ts";
-import { A, B, TEST_TIMEOUT, storeContractSuite, uniqueKey, type StoreHarness } from "./storeContract.ts";
-import { freePort, startPostgres, type PostgresServer } from "./storeServers.ts";
+import { A, B, TEST_TIMEOUT, storeContractSuite, uniqueKey, type StoreHarness } from "./support/storeContract.ts";
+import { freePort, startPostgres, type PostgresServer } from "./support/storeServers.ts";
 
 let server: PostgresServer | undefined;
 let url = process.env["DATABASE_URL"] ?? "";

@@ -22,8 +22,8 @@ import {
   type DeviceFlowEvent,
   type OAuthProvider,
 } from "../../js/oauthDeviceFlow.ts";
-import { rejectsWith } from "./fakes.ts";
-import { NOW, realDeps } from "./mockSupport.ts";
+import { rejectsWith } from "./support/fakes.ts";
+import { NOW, realDeps } from "./support/mockSupport.ts";
 
 // The provider prints deployment advice (dev keys, in-memory adapter, Node version) through the
 // console; it is meant for whoever deploys it, not for this test's output.
@@ -242,7 +242,7 @@ describe("real RFC 8628 server (oidc-provider)", { concurrency: true }, () => {
     const status = await new Promise<number | null>((resolve, reject) => {
       const child = spawn(
         process.execPath,
-        ["--import", "tsx", "js/demo/main.ts", "--provider", "rfc8628", "--issuer", issuer, "--client-id", CLIENT],
+        ["--import", "tsx", "demo/main.ts", "--provider", "rfc8628", "--issuer", issuer, "--client-id", CLIENT],
         { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
       );
       const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);

@@ -1,12 +1,12 @@
 /**
  * Several replicas, one login, on Redis: 4 Node processes (two on node-redis, two on ioredis)
  * share one login in a private redis-server (AOF, `appendfsync always`), against the mock's
- * single-use rotating refresh tokens, across 6 expiries, then the faults (tests/ts/replicaSuite.ts).
+ * single-use rotating refresh tokens, across 6 expiries, then the faults (tests/ts/support/replicaSuite.ts).
  */
 import { createClient } from "redis";
 import { createRedisStore } from "../../js/redisStore.ts";
-import { replicaSuite } from "./replicaSuite.ts";
-import { startRedis } from "./storeServers.ts";
+import { replicaSuite } from "./support/replicaSuite.ts";
+import { startRedis } from "./support/storeServers.ts";
 
 const clients: Array<{ destroy(): void }> = [];
 

@@ -12,8 +12,8 @@ import { after, before, describe, test } from "node:test";
 import { Redis } from "ioredis";
 import { createClient } from "redis";
 import { createRedisStore, type RedisClientLike } from "../../js/redisStore.ts";
-import { A, B, TEST_TIMEOUT, storeContractSuite, uniqueKey, type StoreHarness } from "./storeContract.ts";
-import { freePort, startRedis, type RedisServer } from "./storeServers.ts";
+import { A, B, TEST_TIMEOUT, storeContractSuite, uniqueKey, type StoreHarness } from "./support/storeContract.ts";
+import { freePort, startRedis, type RedisServer } from "./support/storeServers.ts";
 
 let server: RedisServer | undefined;
 let url = process.env["REDIS_URL"] ?? "";

@@ -1,5 +1,5 @@
 /**
- * Resource bounds of the WebAssembly module (README "Hardening", resource bounds): inputs over
+ * Resource bounds of the WebAssembly module (docs/hardening.md, resource bounds): inputs over
  * their caps are refused before they are copied into the module's memory (which never shrinks),
  * memory stays flat over many distinct providers, and a trap (here a real out-of-memory: the
  * test grows the module's memory to the 4 GiB maximum, so the next large allocation fails)

@@ -22,7 +22,7 @@ import {
   rejectsWith,
   rfcCode,
   throwsWith,
-} from "./fakes.ts";
+} from "./support/fakes.ts";
 
 const IDP = "https://idp.example.com";
 const UA = { "User-Agent": "host/1.2.3", "X-Request-Source": "tests" };

@@ -21,7 +21,7 @@ import {
   type OAuthProvider,
   type OAuthTokens,
 } from "../../js/oauthDeviceFlow.ts";
-import { FakeClock, FakeFetch, ISSUER, T0, assertNoSecrets, callRejects, deps, jwt, throwsWith, type ExpectedError } from "./fakes.ts";
+import { FakeClock, FakeFetch, ISSUER, T0, assertNoSecrets, callRejects, deps, jwt, throwsWith, type ExpectedError } from "./support/fakes.ts";
 
 const CS = "cs_CANARY_sweep_client_secret";
 const RT = "rt_CANARY_sweep_refresh";

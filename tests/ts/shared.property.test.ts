@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import fc from "fast-check";
 import type { OAuthTokens } from "../../js/oauthDeviceFlow.ts";
-import { json, type Script } from "./fakes.ts";
+import { json, type Script } from "./support/fakes.ts";
 import { DIFFERENCES, explain, type RawReply } from "./shared/differences.ts";
 import { AC, CS, CV, CODEX_DC, PREVIOUS, RFC_DC, RT, codex, codexCode, jwt, rfc, rfcBasic, rfcCode, rfcPost, T0 } from "./shared/fixtures.ts";
 import { assertSameBehaviour, observe, type Env, type Observation } from "./shared/harness.ts";

@@ -49,6 +49,54 @@ test("[both] every documented difference has at least one explicit case", () => 
   assert.deepEqual([...covered].sort(), Object.keys(DIFFERENCES).sort());
 });
 
-test("[both] the suite holds at least the 19 classic cases", () => {
-  assert.ok(CASES.filter((c) => c.group === "classic").length >= 19);
+/**
+ * The classic behaviours of a hand-written device-flow module, by the start of their cases' names:
+ * each has at least one classic case, and no classic case is outside them.
+ */
+const CLASSIC_BEHAVIOURS = [
+  "openai-codex device code request:",
+  "rfc8628 device code request:",
+  "poll pending (openai-codex",
+  "poll pending (rfc8628",
+  "poll slow_down:",
+  "poll success (rfc8628):",
+  "poll success (openai-codex):",
+  "poll denied:",
+  "poll expired by the server",
+  "poll expired by the clock:",
+  "refresh success (openai-codex):",
+  "refresh rotation:",
+  "refresh without rotation:",
+  "refresh failure: refresh_token_expired",
+  "refresh failure: refresh_token_reused",
+  "refresh failure: refresh_token_invalidated",
+  "refresh failure: invalid_grant",
+  "refresh failure: a bare 401",
+  "refresh failure: a 502 HTML page",
+  "refresh failure: fetch rejects",
+  "refresh failure: an HTML page on 200",
+  "no token in errors:",
+  "no stale token after refresh:",
+  "isAccessTokenExpired: expired inside the default",
+  "isAccessTokenExpired: not expired outside the default",
+  "isAccessTokenExpired: expired exactly at",
+  "isAccessTokenExpired: not expired with zero skew",
+  "isAccessTokenExpired: from the access token's JWT exp",
+  "isAccessTokenExpired: unknown expiry",
+  "revoke (openai-codex):",
+  "revoke (rfc8628,",
+  "waitForDeviceToken: pending, slow_down, then success",
+  "waitForDeviceToken: retryable failures back off",
+  "waitForDeviceToken: when the next wait would reach expiresAt",
+  "waitForDeviceToken: access_denied",
+  "decodeTokenClaims:",
+  "codexAuthHeaders:",
+];
+
+test("[both] the classic cases are exactly the classic behaviours, each at least once", () => {
+  const classic = CASES.filter((c) => c.group === "classic").map((c) => c.name);
+  const missing = CLASSIC_BEHAVIOURS.filter((b) => !classic.some((name) => name.startsWith(b)));
+  assert.deepEqual(missing, [], "classic behaviours without a case");
+  const unlisted = classic.filter((name) => !CLASSIC_BEHAVIOURS.some((b) => name.startsWith(b)));
+  assert.deepEqual(unlisted, [], "classic cases outside the named behaviours");
 });

@@ -23,7 +23,7 @@ import {
   throwsWith,
   type Reply,
   type Script,
-} from "./fakes.ts";
+} from "./support/fakes.ts";
 import {
   NEW,
   NEW_REPLY,
@@ -35,7 +35,7 @@ import {
   deferred,
   rfc,
   valid,
-} from "./tokenSessionFakes.ts";
+} from "./support/tokenSessionFakes.ts";
 
 function sessionOver(store: RecordingStore, f: FakeFetch, extra: Partial<TokenSessionOptions> = {}) {
   return createTokenSession({ provider: codex, fetch: f.fetch, clock: new FakeClock(T0).clock, store, ...extra });

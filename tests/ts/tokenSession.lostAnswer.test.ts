@@ -15,9 +15,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { OAuthDeviceFlowError, createMemoryStore, createTokenSession, type FetchLike, type OAuthTokens } from "../../js/oauthDeviceFlow.ts";
-import type { MockServer } from "../../js/demo/mockServer.ts";
-import { FakeClock, rejectsWith } from "./fakes.ts";
-import { codexProvider, signIn, withMock } from "./mockSupport.ts";
+import type { MockServer } from "../../demo/mockServer.ts";
+import { FakeClock, rejectsWith } from "./support/fakes.ts";
+import { codexProvider, signIn, withMock } from "./support/mockSupport.ts";
 
 const TOKEN_PATH = "/oauth/token";
 const TIMEOUT_MS = 100;

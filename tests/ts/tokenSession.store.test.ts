@@ -13,8 +13,8 @@ import {
   type TokenSessionOptions,
   type TokenStore,
 } from "../../js/oauthDeviceFlow.ts";
-import { FakeClock, FakeFetch, T0, assertNoSecrets, json, rejectsWith, settle } from "./fakes.ts";
-import { NEW, NEW_REPLY, OLD, RecordingStore, SECRETS, codex, codexRefreshBody, deferred, valid } from "./tokenSessionFakes.ts";
+import { FakeClock, FakeFetch, T0, assertNoSecrets, json, rejectsWith, settle } from "./support/fakes.ts";
+import { NEW, NEW_REPLY, OLD, RecordingStore, SECRETS, codex, codexRefreshBody, deferred, valid } from "./support/tokenSessionFakes.ts";
 
 function sessionOver(store: TokenStore, f: FakeFetch, extra: Partial<TokenSessionOptions> = {}) {
   return createTokenSession({ provider: codex, fetch: f.fetch, clock: new FakeClock(T0).clock, store, ...extra });

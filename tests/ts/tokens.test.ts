@@ -7,7 +7,7 @@ import {
   isAccessTokenExpired,
   type OAuthTokens,
 } from "../../js/oauthDeviceFlow.ts";
-import { FakeClock, T0, jwt, throwsWith } from "./fakes.ts";
+import { FakeClock, T0, jwt, throwsWith } from "./support/fakes.ts";
 
 const AUTH = "https://api.openai.com/auth";
 const PROFILE = "https://api.openai.com/profile";

@@ -20,7 +20,7 @@ import {
   type OAuthErrorCode,
   type OAuthProvider,
 } from "../../js/oauthDeviceFlow.ts";
-import { FakeClock, FakeFetch, FakeSleep, ISSUER, T0, callRejects, codexCode, deps, json, rfcCode, throwsWith } from "./fakes.ts";
+import { FakeClock, FakeFetch, FakeSleep, ISSUER, T0, callRejects, codexCode, deps, json, rfcCode, throwsWith } from "./support/fakes.ts";
 
 const RT = "rt_CANARY_transport_0a9d";
 const codex = openaiCodexProvider({ issuer: ISSUER });

@@ -20,7 +20,7 @@ import {
   rejectsWith,
   rfcCode,
   settle,
-} from "./fakes.ts";
+} from "./support/fakes.ts";
 
 const codex = openaiCodexProvider({ issuer: ISSUER });
 const rfc = rfc8628Provider({

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, mock, test } from "node:test";
-import * as baseline from "../../js/baseline/oauthDeviceFlow.ts";
+import * as baseline from "../../baseline/oauthDeviceFlow.ts";
 import * as wasmModule from "../../js/oauthDeviceFlow.ts";
 import type { DeviceFlowEvent, FetchLike } from "../../js/oauthDeviceFlow.ts";
 

@@ -18,7 +18,7 @@ import {
   type OAuthErrorCode,
   type OAuthProvider,
 } from "../../js/oauthDeviceFlow.ts";
-import { FakeClock, FakeFetch, FakeSleep, ISSUER, T0, assertNoSecrets, codexCode, html, json, rejectsWith, rfcCode, settle, type Script } from "./fakes.ts";
+import { FakeClock, FakeFetch, FakeSleep, ISSUER, T0, assertNoSecrets, codexCode, html, json, rejectsWith, rfcCode, settle, type Script } from "./support/fakes.ts";
 
 const codex = openaiCodexProvider({ issuer: ISSUER });
 const rfc = rfc8628Provider({

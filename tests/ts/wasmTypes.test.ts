@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type * as wasm from "../../pkg/oauth_device_flow.js";
+import type * as wasm from "../../js/wasm.ts";
 import * as mod from "../../js/oauthDeviceFlow.ts";
 import type { OperationResults } from "../../js/wasmResults.ts";
 

@@ -1,6 +1,6 @@
 /**
  * The admin page in a real browser, as an admin uses it: Debian's headless Chromium, driven by
- * playwright-core, opens the reference host (js/demo/web/), presses "Sign in with ChatGPT", reads the
+ * playwright-core, opens the reference host (demo/web/), presses "Sign in with ChatGPT", reads the
  * code from the modal, approves it on the mock's verification page in a second tab (as a person
  * would), sees "connected", runs a chat turn that reaches the mock Codex backend with the session's
  * headers and streams into the page, shows a usage limit's reset time in words, switches the page to German, and in a second flow denies, which shows the denied state.
@@ -17,8 +17,8 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { openaiCodexProvider } from "../../js/oauthDeviceFlow.ts";
-import { startMockServer, type MockServer } from "../../js/demo/mockServer.ts";
-import { startWebHost, type WebHost } from "../../js/demo/web/server.ts";
+import { startMockServer, type MockServer } from "../../demo/mockServer.ts";
+import { startWebHost, type WebHost } from "../../demo/web/server.ts";
 
 /**
  * The part of playwright-core this test uses. Its own .d.ts needs the DOM library, which the
@@ -64,7 +64,7 @@ const PLAYWRIGHT: string = "playwright-core";
 const { chromium } = (await import(PLAYWRIGHT)) as Playwright;
 
 const CHROMIUM = process.env["CHROMIUM_PATH"] || "/usr/bin/chromium";
-/** The flags TOOLCHAIN.md names for Debian's Chromium here. */
+/** Debian's Chromium headless as root in a container: no sandbox, no GPU, nothing fetched in the background. */
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SHOTS = join(ROOT, "target", "screenshots");

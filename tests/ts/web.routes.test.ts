@@ -1,17 +1,17 @@
 /**
- * The reference host's routes (js/demo/web/server.ts, flows.ts) without a browser: real loopback HTTP
+ * The reference host's routes (demo/web/server.ts, flows.ts) without a browser: real loopback HTTP
  * to the host, which talks to the embedded mock. Host and mock share one fake clock, so the pacing
  * (no upstream poll before the stored interval, slow_down, back-off) and expiry are exact without
- * sleeping. Also: the page's UI-state table (public/uiStates.js) against the contract's, and the
+ * sleeping. Also: the page's UI-state table (public/uiStates.js) against the documented one, and the
  * refusals that keep a foreign page away from the admin API.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { OAuthDeviceFlowError, createMemoryStore, openaiCodexProvider, type OAuthErrorCode, type OAuthTokens, type TokenStore } from "../../js/oauthDeviceFlow.ts";
-import { startMockServer, type MockServer } from "../../js/demo/mockServer.ts";
-import { API, CHAT_ROUTE, startWebHost, type WebHost, type WebHostOptions } from "../../js/demo/web/server.ts";
-import { MAX_OPEN_FLOWS, START_BURST, START_REFILL_MS } from "../../js/demo/web/admission.ts";
-import { NOW, submitPage } from "./mockSupport.ts";
+import { startMockServer, type MockServer } from "../../demo/mockServer.ts";
+import { API, CHAT_ROUTE, startWebHost, type WebHost, type WebHostOptions } from "../../demo/web/server.ts";
+import { MAX_OPEN_FLOWS, START_BURST, START_REFILL_MS } from "../../demo/web/admission.ts";
+import { NOW, submitPage } from "./support/mockSupport.ts";
 import { promises as fs } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -495,8 +495,8 @@ describe("what a foreign page cannot do", () => {
 });
 
 describe("the page's UI states", () => {
-  /** CONTRACT.md section 3, "UI states for hosts". */
-  const CONTRACT: Record<OAuthErrorCode | "pending" | "slow_down", string> = {
+  /** The "UI state" column of the error table in README.md. */
+  const DOCUMENTED: Record<OAuthErrorCode | "pending" | "slow_down", string> = {
     pending: "waiting",
     slow_down: "waiting",
     access_denied: "denied",
@@ -527,13 +527,13 @@ describe("the page's UI states", () => {
   };
   const MODEL_CALL_CODES = ["usage_limit_reached", "usage_not_included", "model_error", "response_failed", "stream_incomplete", "idle_timeout", "challenge"];
   const load = async () => {
-    const specifier: string = "../../js/demo/web/public/uiStates.js";
+    const specifier: string = "../../demo/web/public/uiStates.js";
     return (await import(specifier)) as { uiStateFor(code: string): string; UI_STATES: string[]; POLLING_STATES: string[] };
   };
 
-  test("every code maps to the contract's UI state; retrying is exactly the retryable codes", async () => {
+  test("every code maps to its documented UI state; retrying is exactly the retryable codes", async () => {
     const { uiStateFor, UI_STATES } = await load();
-    for (const [code, state] of Object.entries(CONTRACT)) {
+    for (const [code, state] of Object.entries(DOCUMENTED)) {
       assert.equal(uiStateFor(code), state, code);
       assert.ok(UI_STATES.includes(state));
       if (code !== "pending" && code !== "slow_down" && !MODEL_CALL_CODES.includes(code)) {
@@ -551,7 +551,7 @@ describe("the page's UI states", () => {
   });
 
   test("every state has English and German words", async () => {
-    const specifier: string = "../../js/demo/web/public/i18n.js";
+    const specifier: string = "../../demo/web/public/i18n.js";
     const { TEXT } = (await import(specifier)) as { TEXT: Record<string, Record<string, string>> };
     const { UI_STATES } = await load();
     assert.deepEqual(Object.keys(TEXT["de"] ?? {}).sort(), Object.keys(TEXT["en"] ?? {}).sort(), "the same keys in both languages");

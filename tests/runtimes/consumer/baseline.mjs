@@ -1,4 +1,4 @@
-// The cold-start comparison: the TypeScript baseline (js/baseline/, bundled by the matrix into
+// The cold-start comparison: the TypeScript baseline (baseline/, bundled by the matrix into
 // baseline-bundle.mjs), imported and called once, the way main.mjs does with the package.
 const t0 = performance.now();
 const oauth = await import("./baseline-bundle.mjs");

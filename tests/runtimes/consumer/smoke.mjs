@@ -70,7 +70,7 @@ function fileStoreAvailability() {
 }
 
 /**
- * Over HTTP against the mock (js/demo/mockServer.ts, started with autoDecide approve): device code,
+ * Over HTTP against the mock (demo/mockServer.ts, started with autoDecide approve): device code,
  * the waiting loop until approval (no real sleeping), refresh, token session, revocation.
  */
 export async function flow(issuer, fetchImpl = platformFetch) {

@@ -1,11 +1,11 @@
 /**
  * The shared cases: each runs against both implementations with the same fakes. At least the
- * classic cases of a hand-written device-flow module, then every rule the contract names, then a
+ * classic cases of a hand-written device-flow module, then every rule docs/behaviour.md names, then a
  * matrix of the reply-classification rules over every step, then the documented differences.
  * `tests/ts/shared.suite.test.ts` turns each into node:test tests; `npm run compare` into a table.
  */
 import type { OAuthTokens } from "../../../js/oauthDeviceFlow.ts";
-import { html, json, type Reply, type Script } from "../fakes.ts";
+import { html, json, type Reply, type Script } from "../support/fakes.ts";
 import {
   AC,
   ACCESS_EXP,
@@ -479,7 +479,7 @@ function fail(message: string): never {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cases the contract names
+// Cases docs/behaviour.md names
 
 const named: Case[] = [
   {
@@ -1111,7 +1111,7 @@ const named: Case[] = [
 ];
 
 // ---------------------------------------------------------------------------------------------
-// The classification rules (CONTRACT.md section 3) over every step
+// The reply classification rules (docs/behaviour.md) over every exchange
 
 type StepId =
   | "codex.device"

@@ -4,7 +4,7 @@
  * case per difference (both sides' outcomes asserted), and the property test accepts a divergence
  * only when `explain()` attributes it to one of these. Nothing else may differ.
  */
-import { json } from "../fakes.ts";
+import { json } from "../support/fakes.ts";
 import { PREVIOUS, RT, T0, codex, codexCode, rfc, rfcCode } from "./fixtures.ts";
 import type { Case, ErrorView, Observation } from "./harness.ts";
 

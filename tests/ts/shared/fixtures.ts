@@ -3,7 +3,7 @@
  * harness can prove no error ever shows one; nothing that is not a secret contains it.
  */
 import type { DeviceCode, OAuthProvider, OAuthTokens } from "../../../js/oauthDeviceFlow.ts";
-import { ISSUER, T0, codexCode, form, json, jwt, rfcCode, type Reply } from "../fakes.ts";
+import { ISSUER, T0, codexCode, form, json, jwt, rfcCode, type Reply } from "../support/fakes.ts";
 import type { Api } from "./implementations.ts";
 
 export { ISSUER, T0, codexCode, form, json, jwt, rfcCode };

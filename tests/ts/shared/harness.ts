@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import type { DeviceFlowDeps, DeviceFlowEvent, OAuthErrorCode } from "../../../js/oauthDeviceFlow.ts";
-import { FakeClock, FakeFetch, FakeSleep, type Script } from "../fakes.ts";
+import { FakeClock, FakeFetch, FakeSleep, type Script } from "../support/fakes.ts";
 import type { Api, ImplName } from "./implementations.ts";
 
 export interface WireCall {
@@ -223,7 +223,7 @@ export function assertExpectation(o: Observation, x: Expectation): void {
 
 /** A difference the module makes on purpose (or a module gap, reported), stated per implementation. */
 export interface Difference {
-  /** Key into DIFFERENCES (README "Side by side" lists them). */
+  /** Key into DIFFERENCES (docs/side-by-side.md lists them). */
   id: string;
   module: Expectation;
   baseline: Expectation;

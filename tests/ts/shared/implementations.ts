@@ -1,9 +1,9 @@
 /**
  * Both implementations of the contract behind one interface, so that every shared case and the
  * property test run the same code against each: the WebAssembly module (the drop-in
- * `js/oauthDeviceFlow.ts`) and the plain TypeScript baseline (`js/baseline/oauthDeviceFlow.ts`).
+ * `js/oauthDeviceFlow.ts`) and the plain TypeScript baseline (`baseline/oauthDeviceFlow.ts`).
  */
-import * as baseline from "../../../js/baseline/oauthDeviceFlow.ts";
+import * as baseline from "../../../baseline/oauthDeviceFlow.ts";
 import * as wasmModule from "../../../js/oauthDeviceFlow.ts";
 
 /** The exports the contract names (the token session excepted), typed as the drop-in declares them. */

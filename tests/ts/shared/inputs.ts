@@ -1,10 +1,10 @@
 /**
- * Shared cases for what a host hands in (README "Behaviour details", input caps and sendable
+ * Shared cases for what a host hands in (docs/behaviour.md: input caps and sendable
  * headers): each cap at its limit and one over, the headers Node's fetch refuses or rewrites,
  * and the header values it cannot send. Both implementations must refuse the same inputs with
  * `invalid_config`, before any request and, for the async calls, before reading the clock.
  */
-import { jwt, type Reply } from "../fakes.ts";
+import { jwt, type Reply } from "../support/fakes.ts";
 import { CODEX_DC, RFC_BASE, RT, T0, codex, codexCode, json, rfc, rfcCode } from "./fixtures.ts";
 import type { Case } from "./harness.ts";
 import type { Api } from "./implementations.ts";

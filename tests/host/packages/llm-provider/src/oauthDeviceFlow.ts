@@ -4,4 +4,4 @@
  * scripts/host-check.sh swaps this file for `export * from "oauth-device-flow-wasm";` and runs the
  * same tests and tsc again.
  */
-export * from "../../../../../js/baseline/oauthDeviceFlow.ts";
+export * from "../../../../../baseline/oauthDeviceFlow.ts";
