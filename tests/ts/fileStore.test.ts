@@ -423,8 +423,9 @@ describe("lock", () => {
 
   test("30 lock() calls over 3 store instances never overlap", async (t) => {
     const path = join(await tempDir(t), "tokens.json");
-    const time = fakeTime();
-    const stores = [0, 1, 2].map(() => store(path, time, { lockTimeoutMs: 1_000_000 }));
+    // Real time: with a shared fake clock the 29 waiters' sleeps would push it past staleLockMs
+    // while the holder's real file I/O runs, and break a live lock (its heartbeat is a real timer).
+    const stores = [0, 1, 2].map(() => createFileStore({ path }));
     let active = 0;
     let maxActive = 0;
     let runs = 0;
@@ -645,11 +646,17 @@ describe("a symbolic link at the token path is followed: file, lock and temp fil
 describe("token sessions over the file store", () => {
   test("two sessions over two store instances on one file, both due at once: one refresh request, both hand out the refreshed token, the file holds it", async (t) => {
     const path = join(await tempDir(t), "tokens.json");
-    const time = fakeTime();
     const f = new FakeFetch(NEW_REPLY);
+    // A token endpoint slow in real time: the other session waits on the lock all along.
+    const slow: typeof f.fetch = async (url, init) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return f.fetch(url, init);
+    };
     const sessions = [0, 1].map(() =>
-      // A wait budget no fake sleep can exhaust while the holder does real file I/O.
-      createTokenSession({ provider: codex, fetch: f.fetch, clock: () => FAKE_T0, store: store(path, time, { lockTimeoutMs: 1_000_000 }) }),
+      // The stores keep real time: the holder's heartbeat runs on real timers, so a fake clock
+      // that the waiter's sleeps push forward would find the live lock stale whenever the
+      // holder's real file I/O is slow (a second refresh under load).
+      createTokenSession({ provider: codex, fetch: slow, clock: () => FAKE_T0, store: createFileStore({ path }) }),
     );
     await createFileStore({ path }).replace(EXPIRED);
     const tokens = await Promise.all(sessions.map((s) => s.getAccessToken()));
