@@ -49,12 +49,15 @@ FILES=("$@")
 ((${#FILES[@]})) || FILES=("${DEFAULT_FILES[@]}")
 for f in "${FILES[@]}"; do [[ -f "$f" ]] || die "no such test file: $f"; done
 
-bash "$ROOT/scripts/setup.sh" >/dev/null
-OAUTH_SETUP_DONE=1 bash "$ROOT/scripts/build.sh" >/dev/null
-
 OUT="$ROOT/target/stress"
 rm -rf "$OUT"
 mkdir -p "$OUT"
+
+# Set-up and build speak only when they fail (their output is in target/stress/build.log).
+if ! { bash "$ROOT/scripts/setup.sh" && OAUTH_SETUP_DONE=1 bash "$ROOT/scripts/build.sh"; } >"$OUT/build.log" 2>&1; then
+  tail -n 30 "$OUT/build.log" >&2
+  die "set-up or build failed (full output: ${OUT#"$ROOT"/}/build.log)"
+fi
 
 hogs=()
 stop_hogs() { ((${#hogs[@]})) && kill "${hogs[@]}" 2>/dev/null; wait 2>/dev/null || true; }
