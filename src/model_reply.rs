@@ -107,8 +107,8 @@ fn server_code(raw: Option<&Value>) -> Option<String> {
     raw.and_then(Value::as_str).and_then(sanitize_server_code)
 }
 
-/// The member `key` of `v` when it is an object.
-fn object<'a>(v: Option<&'a Value>) -> Option<&'a Value> {
+/// `v` when it is an object.
+fn object(v: Option<&Value>) -> Option<&Value> {
     v.filter(|v| v.is_object())
 }
 
