@@ -152,6 +152,8 @@ export interface ErrorFields {
   serverCode?: string;
   /** The server's `Retry-After`, in milliseconds. */
   retryAfterMs?: number;
+  /** usage_limit_reached (and usage_not_included when the server says): the reset time, epoch ms. */
+  resetsAt?: number;
 }
 
 /** The message of an error that should never happen: a bug, surfaced without detail. */
@@ -164,6 +166,7 @@ export function errorFromFields(f: ErrorFields, cause?: OAuthDeviceFlowError): O
     ...(f.status === undefined ? {} : { status: f.status }),
     ...(f.serverCode === undefined ? {} : { serverCode: f.serverCode }),
     ...(f.retryAfterMs === undefined ? {} : { retryAfterMs: f.retryAfterMs }),
+    ...(f.resetsAt === undefined ? {} : { resetsAt: f.resetsAt }),
     ...(cause === undefined ? {} : { cause }),
   });
 }

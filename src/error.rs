@@ -46,11 +46,21 @@ pub enum ErrorCode {
     ReauthRequired,
     /// The token session's store failed.
     StorageError,
+    /// Model calls: the ChatGPT plan's usage limit is reached (`resets_at` says until when).
+    UsageLimitReached,
+    /// Model calls: the ChatGPT plan does not include Codex.
+    UsageNotIncluded,
+    /// Model calls: the backend refused the request itself (a model not supported, bad input).
+    ModelError,
+    /// Model calls: the model failed while answering (a `response.failed` event).
+    ResponseFailed,
+    /// Model calls: the backend answered with a bot-challenge page.
+    Challenge,
 }
 
 impl ErrorCode {
     /// Every code, in the order of the error table.
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 22] = [
         ErrorCode::AccessDenied,
         ErrorCode::ExpiredToken,
         ErrorCode::DeviceFlowDisabled,
@@ -68,6 +78,11 @@ impl ErrorCode {
         ErrorCode::Aborted,
         ErrorCode::ReauthRequired,
         ErrorCode::StorageError,
+        ErrorCode::UsageLimitReached,
+        ErrorCode::UsageNotIncluded,
+        ErrorCode::ModelError,
+        ErrorCode::ResponseFailed,
+        ErrorCode::Challenge,
     ];
 
     /// The code as JavaScript sees it (`"access_denied"`, ...).
@@ -90,6 +105,11 @@ impl ErrorCode {
             ErrorCode::Aborted => "aborted",
             ErrorCode::ReauthRequired => "reauth_required",
             ErrorCode::StorageError => "storage_error",
+            ErrorCode::UsageLimitReached => "usage_limit_reached",
+            ErrorCode::UsageNotIncluded => "usage_not_included",
+            ErrorCode::ModelError => "model_error",
+            ErrorCode::ResponseFailed => "response_failed",
+            ErrorCode::Challenge => "challenge",
         }
     }
 
@@ -107,6 +127,7 @@ impl ErrorCode {
                 | ErrorCode::InvalidResponse
                 | ErrorCode::Redirect
                 | ErrorCode::StorageError
+                | ErrorCode::UsageLimitReached
         )
     }
 }
@@ -131,6 +152,11 @@ pub struct Error {
     pub server_code: Option<String>,
     /// From `Retry-After` (seconds or HTTP date), in milliseconds.
     pub retry_after_ms: Option<f64>,
+    /// When a usage limit resets (epoch milliseconds), as the Codex backend said.
+    pub resets_at: Option<f64>,
+    /// Set when this error's retryability is not its code's (a `response_failed` whose server
+    /// code says the failure was transient).
+    pub retryable_override: Option<bool>,
 }
 
 impl Error {
@@ -142,6 +168,8 @@ impl Error {
             status: None,
             server_code: None,
             retry_after_ms: None,
+            resets_at: None,
+            retryable_override: None,
         }
     }
 
@@ -173,9 +201,22 @@ impl Error {
         self
     }
 
-    /// Whether trying again may help (see [`ErrorCode::retryable`]).
+    /// The same error with a usage limit's reset time (epoch milliseconds).
+    pub fn with_resets_at(mut self, at: Option<f64>) -> Self {
+        self.resets_at = at;
+        self
+    }
+
+    /// The same error with a retryability of its own instead of its code's.
+    pub fn with_retryable(mut self, retryable: bool) -> Self {
+        self.retryable_override = Some(retryable);
+        self
+    }
+
+    /// Whether trying again may help: the code's own (see [`ErrorCode::retryable`]) unless the
+    /// error says otherwise.
     pub fn retryable(&self) -> bool {
-        self.code.retryable()
+        self.retryable_override.unwrap_or(self.code.retryable())
     }
 
     /// The JSON the JS error class is built from (also its `toJSON` shape, minus `name`).
@@ -187,6 +228,7 @@ impl Error {
             .opt_number("status", self.status.map(f64::from))
             .opt_string("serverCode", self.server_code.as_deref())
             .opt_number("retryAfterMs", self.retry_after_ms)
+            .opt_number("resetsAt", self.resets_at)
             .finish()
     }
 }
@@ -215,6 +257,7 @@ mod tests {
             "invalid_response",
             "redirect",
             "storage_error",
+            "usage_limit_reached",
         ];
         for code in ErrorCode::ALL {
             assert_eq!(ErrorCode::parse(code.as_str()), Some(code));

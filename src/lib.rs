@@ -67,6 +67,9 @@ modules! {
     /// Natively only the unit tests call it: its caller is the WebAssembly adapter.
     #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     model_call;
+    /// Natively only the tests call it: its caller is the WebAssembly adapter.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    model_reply;
     poll;
     provider;
     refresh;

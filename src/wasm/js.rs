@@ -32,7 +32,7 @@ pub(crate) fn error_value(e: &Error) -> JsValue {
     // No factory registered (the raw module used directly): a plain Error with the same fields.
     let err = js_sys::Error::new(&e.message);
     err.set_name("OAuthDeviceFlowError");
-    for key in ["code", "retryable", "status", "serverCode", "retryAfterMs"] {
+    for key in ["code", "retryable", "status", "serverCode", "retryAfterMs", "resetsAt"] {
         if let Ok(v) = Reflect::get(&fields, &JsValue::from_str(key)) {
             if !v.is_undefined() {
                 let _ = Reflect::set(&err, &JsValue::from_str(key), &v);

@@ -640,8 +640,9 @@ fn session_auth_headers_impl(kind: &JsValue, tokens: &JsValue) -> Result<types::
     crate::session::auth_headers(kind, &tokens).map(types::StringMap)
 }
 
-// Model calls (js/codexFetch.ts): the JS side sends and streams; these exports give it the
-// decisions of `crate::model_call`.
+// Model calls (js/codexFetch.ts, js/codexStream.ts, js/codexModels.ts): the JS side sends,
+// streams and reads; these exports give it the decisions of `crate::model_call` and
+// `crate::model_reply`.
 
 /// The Codex backend base URL: the default, or the host's, checked (`insecure_endpoint`,
 /// `invalid_config`) and without trailing slashes.
@@ -688,6 +689,52 @@ pub fn codex_after_reply(
         streamed: streamed.as_bool() != Some(false),
     };
     after_reply(status, attempt).as_str().to_owned()
+}
+
+/// The error a failed answer of the Codex backend stands for, given what was read of it: the
+/// route (`"model call"`, `"models list"`), the status, the `content-type` and `retry-after`
+/// headers (`null` when absent), the body text (`""` when not read) and the time of reading.
+#[wasm_bindgen(js_name = codexReplyError, unchecked_return_type = "ErrorFields")]
+pub fn codex_reply_error(
+    route: JsValue,
+    status: JsValue,
+    content_type: JsValue,
+    retry_after: JsValue,
+    body: JsValue,
+    now: JsValue,
+) -> JsValue {
+    use crate::model_reply::{reply_error, Reply, Route};
+    let e = match route.as_string().as_deref().and_then(Route::parse) {
+        Some(route) => {
+            let status = finite_number(&status)
+                .filter(|s| (0.0..=999.0).contains(s))
+                .map_or(0, |s| s as u16);
+            let content_type = content_type.as_string();
+            let retry_after = retry_after.as_string();
+            let body = body.as_string().unwrap_or_default();
+            let reply = Reply {
+                status,
+                content_type: content_type.as_deref(),
+                retry_after: retry_after.as_deref(),
+                body: &body,
+            };
+            reply_error(route, &reply, finite_number(&now).unwrap_or(0.0))
+        }
+        None => Error::invalid_config("route must be \"model call\" or \"models list\""),
+    };
+    to_js(&types::ErrorFields::from(&e))
+}
+
+/// The error a `response.failed` (or `error`) event stands for, given its `error` object
+/// (`undefined` when it has none) and the time it arrived.
+#[wasm_bindgen(js_name = codexFailedError, unchecked_return_type = "ErrorFields")]
+pub fn codex_failed_error(error: JsValue, now: JsValue) -> JsValue {
+    // An object that cannot be read as data counts as none.
+    let error = to_value(&error, "error").ok();
+    let now = finite_number(&now).unwrap_or(0.0);
+    to_js(&types::ErrorFields::from(
+        &crate::model_reply::failed_error(error.as_ref(), now),
+    ))
 }
 
 /// The module's linear memory in bytes, for the benchmark's leak check (not part of the public API).

@@ -16,8 +16,8 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
 const ERROR_CODE_TS: &'static str = r#"
-/** The stable `code` of every error the module produces (the drop-in's `OAuthErrorCode` adds the model-call codes of its own modules). */
-export type ErrorCode = "access_denied" | "expired_token" | "device_flow_disabled" | "invalid_grant" | "refresh_token_expired" | "refresh_token_reused" | "refresh_token_invalidated" | "oauth_error" | "server_error" | "network_error" | "invalid_response" | "redirect" | "invalid_config" | "insecure_endpoint" | "aborted" | "reauth_required" | "storage_error";
+/** The stable `code` of every error the module produces (the drop-in's `OAuthErrorCode` adds the stream's own codes, `stream_incomplete` and `idle_timeout`). */
+export type ErrorCode = "access_denied" | "expired_token" | "device_flow_disabled" | "invalid_grant" | "refresh_token_expired" | "refresh_token_reused" | "refresh_token_invalidated" | "oauth_error" | "server_error" | "network_error" | "invalid_response" | "redirect" | "invalid_config" | "insecure_endpoint" | "aborted" | "reauth_required" | "storage_error" | "usage_limit_reached" | "usage_not_included" | "model_error" | "response_failed" | "challenge";
 "#;
 
 /// A JS value of one of these types (serde-wasm-bindgen, maps as plain objects).
@@ -335,6 +335,9 @@ pub struct ErrorFields {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[tsify(optional)]
     pub retry_after_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub resets_at: Option<f64>,
 }
 
 impl From<&Error> for ErrorFields {
@@ -346,6 +349,7 @@ impl From<&Error> for ErrorFields {
             status: e.status.map(f64::from),
             server_code: e.server_code.clone(),
             retry_after_ms: e.retry_after_ms,
+            resets_at: e.resets_at,
         }
     }
 }
@@ -381,6 +385,7 @@ impl From<&crate::session_store::StoreFailure> for ErrorFields {
             status: None,
             server_code: None,
             retry_after_ms: None,
+            resets_at: None,
         }
     }
 }

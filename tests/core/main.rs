@@ -13,6 +13,7 @@ mod exchange;
 mod expiry_and_claims;
 mod fuzz_corpus;
 mod hostile;
+mod model_reply;
 mod poll;
 mod provider;
 mod refresh;

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import type * as wasm from "../../js/wasm.ts";
 import * as mod from "../../js/oauthDeviceFlow.ts";
 import type { OperationResults } from "../../js/wasmResults.ts";
+import type { ErrorFields } from "../../js/errors.ts";
 
 /** `true` only when A and B are the same type (the usual mutual-conditional test). */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -20,8 +21,10 @@ same<wasm.OAuthTokens, mod.OAuthTokens>(true);
 same<wasm.PollResult, mod.PollResult>(true);
 same<wasm.TokenClaims, mod.TokenClaims>(true);
 same<wasm.StringMap, ReturnType<typeof mod.codexAuthHeaders>>(true);
-// The module's codes are the drop-in's codes minus those of its own model-call modules.
-same<wasm.ErrorCode, Exclude<mod.OAuthErrorCode, "usage_limit_reached" | "usage_not_included" | "model_error" | "response_failed" | "stream_incomplete" | "idle_timeout" | "challenge">>(true);
+// The module's codes are the drop-in's codes minus the two the streaming helper decides alone.
+same<wasm.ErrorCode, Exclude<mod.OAuthErrorCode, "stream_incomplete" | "idle_timeout">>(true);
+// The error fields the module builds errors from are those the error factory takes (the codes: above).
+same<Omit<wasm.ErrorFields, "code">, Omit<ErrorFields, "code">>(true);
 // Events carry a module error code, which the public event type accepts.
 const event = (e: wasm.DeviceFlowEvent): mod.DeviceFlowEvent => e;
 // The async exports start operations (they return an id); what an operation settles with is
