@@ -20,6 +20,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { approvalForm, approvalResult } from "./approvalPage.ts";
+import { readBodyWithin } from "./requestBody.ts";
 import { createCodexBackend, sseFrame, type BackendReply, type CodexFault } from "./mockCodexBackend.ts";
 import { JwtSigner, OPENAI_AUTH_CLAIM, newUserCode, normalizeUserCode, pkceChallenge, randomHandle } from "./mockTokens.ts";
 
@@ -566,17 +567,8 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_BODY) {
-        res.writeHead(413, { "content-type": "application/json", connection: "close" }).end('{"error":"too_large"}');
-        return;
-      }
-      chunks.push(chunk);
-    }
-    const raw = Buffer.concat(chunks).toString("utf8");
+    const raw = await readBodyWithin(req, res, MAX_BODY);
+    if (raw === undefined) return;
     const target = new URL(req.url ?? "/", "http://mock.invalid");
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {

@@ -41,6 +41,7 @@ import {
 } from "../../js/oauthDeviceFlow.ts";
 import { ADMIN_TOKEN_HEADER, Admission, MAX_OPEN_FLOWS, newAdminToken, tokenMatches, type Refusal } from "./admission.ts";
 import { chatStream, type ChatChunk } from "./chat.ts";
+import { readBodyWithin } from "../requestBody.ts";
 import { DeviceFlows, MAX_FLOWS, errorAnswer } from "./flows.ts";
 
 export const API = "/api/v1/admin/providers/oauth";
@@ -280,20 +281,12 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_BODY) {
-        res.writeHead(413, { "content-type": "application/json", connection: "close" }).end('{"error":"too_large"}');
-        return;
-      }
-      chunks.push(chunk);
-    }
+    const raw = await readBodyWithin(req, res, MAX_BODY);
+    if (raw === undefined) return;
     const path = new URL(req.url ?? "/", "http://host.invalid").pathname;
     let reply: Reply;
     try {
-      reply = await route(req, Buffer.concat(chunks).toString("utf8"), path);
+      reply = await route(req, raw, path);
     } catch (e) {
       if (!(e instanceof HttpError)) throw e;
       reply = e.reply;
