@@ -118,6 +118,26 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+/**
+ * Starts a server with `launch(port)` on a free port. Another process can take the probed port
+ * before the server binds it: then it tries another, five times at most. Gives up by removing
+ * `dir` (the server's data) and rethrowing.
+ */
+async function onFreePort(dir: string, launch: (port: number) => Promise<void>): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    try {
+      await launch(port);
+      return port;
+    } catch (e) {
+      if (attempt >= 4 || !/already in use/.test(String(e))) {
+        await fs.rm(dir, { recursive: true, force: true });
+        throw e;
+      }
+    }
+  }
+}
+
 function postgresUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim());
@@ -151,19 +171,10 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<R
     current = g;
     await g.ready;
   };
-  for (let attempt = 0; ; attempt++) {
-    port = await freePort();
-    try {
-      await launch();
-      break;
-    } catch (e) {
-      // Another process took the port between the probe and the bind: try another one.
-      if (attempt >= 4 || !/Address already in use/.test(String(e))) {
-        await fs.rm(dir, { recursive: true, force: true });
-        throw e;
-      }
-    }
-  }
+  port = await onFreePort(dir, async (p) => {
+    port = p;
+    await launch();
+  });
   const kill = async (how: "crash" | "clean") => {
     const g = current;
     if (g === undefined) return;
@@ -218,18 +229,10 @@ export async function startPostgres(): Promise<PostgresServer> {
     current = g;
     await g.ready;
   };
-  for (let attempt = 0; ; attempt++) {
-    port = await freePort();
-    try {
-      await launch();
-      break;
-    } catch (e) {
-      if (attempt >= 4 || !/already in use/.test(String(e))) {
-        await fs.rm(dir, { recursive: true, force: true });
-        throw e;
-      }
-    }
-  }
+  port = await onFreePort(dir, async (p) => {
+    port = p;
+    await launch();
+  });
   const kill = async (how: "crash" | "clean") => {
     const g = current;
     if (g === undefined) return;
